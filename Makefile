@@ -1,0 +1,52 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Each creates the virtual environment and installs what it needs on its own;
+# the local stack (Kafka, PostgreSQL, Kubernetes + kwok, helm) is built and cached by
+# `devsessions stack up` under $${DEVSESSIONS_CACHE_DIR:-~/.cache/devsessions}.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: venv run test lint unit stack-up stack-down stack-status bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+## The main job: bring the local stack up, run the consumer, provision one project end to end.
+run: venv
+	$(BIN)/devsessions stack up
+	$(BIN)/devsessions demo
+
+## The whole test suite: lint, types, then every test (unit and real-stack).
+test: venv lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/python -m pytest -m "not stack" $(PYTEST_ARGS)
+
+stack-up: venv
+	$(BIN)/devsessions stack up
+stack-down: venv
+	$(BIN)/devsessions stack down
+stack-status: venv
+	$(BIN)/devsessions stack status
+
+bench: venv
+	$(BIN)/devsessions stack up
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``devsessions`` command line."""

@@ -1,0 +1,19 @@
+"""Root of the ``devsessions`` command: mounts one sub-command module per concern.
+
+Sub-apps are imported here so ``devsessions --help`` lists them; each keeps its heavy
+imports inside its commands so that the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from devstack import cli as stack_cli
+
+app = typer.Typer(
+    name="devsessions",
+    help="Always-on dev sessions: provisioner service and its local stack.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(stack_cli.app, name="stack", help="Local stack: Kafka, PostgreSQL, Kubernetes+kwok, helm.")

@@ -1,0 +1,75 @@
+"""Service configuration, read from the environment (prefix ``DEVSESSIONS_``).
+
+One settings object is built by the composition root and passed down; nothing else
+reads the environment. ``KUBECONFIG`` keeps its conventional unprefixed name so that
+``kubectl``, ``helm`` and the service agree on the cluster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHART = REPO_ROOT / "helm" / "dev-session-template"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; defaults suit the local stack."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVSESSIONS_", extra="ignore", frozen=True)
+
+    # Kafka
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    input_topic: str = "devsessions.project-events.v1"
+    output_topic: str = "devsessions.session-events.v1"
+    dead_letter_topic: str = "devsessions.project-events.dlq.v1"
+    consumer_group: str = "devsessions-provisioner"
+    event_source: str = "urn:devsessions:provisioner"
+    max_poll_interval_ms: PositiveInt = 300_000
+    handler_max_attempts: PositiveInt = 5
+
+    # PostgreSQL
+    database_url: str = "postgresql+asyncpg://devsessions@127.0.0.1:5432/devsessions"
+    db_pool_size: PositiveInt = 10
+    migrate_on_start: bool = True
+
+    # Kubernetes and Helm
+    kubeconfig: str | None = Field(
+        default=None, validation_alias=AliasChoices("DEVSESSIONS_KUBECONFIG", "KUBECONFIG")
+    )
+    helm_binary: str = "helm"
+    chart_path: Path = DEFAULT_CHART
+    helm_timeout_seconds: PositiveInt = 300
+    ready_timeout_seconds: PositiveInt = 300
+    namespace_delete_timeout_seconds: PositiveInt = 300
+    ingress_controller_namespace: str = "ingress-nginx"
+
+    # Reconciliation
+    worker_concurrency: PositiveInt = 8
+    max_attempts: PositiveInt = 5
+    backoff_base_seconds: PositiveFloat = 2.0
+    backoff_max_seconds: PositiveFloat = 300.0
+    resync_interval_seconds: PositiveFloat = 15.0
+    lease_seconds: PositiveInt = 900
+    session_lifetime_days: PositiveInt = 365
+
+    # Endpoints published in SessionReady
+    public_url_template: str = "https://{project_uuid}.dev.example.com{path}"
+
+    # Outbox relay
+    relay_batch_size: PositiveInt = 100
+    relay_poll_seconds: PositiveFloat = 1.0
+
+    # Observability
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = False
+
+
+def load() -> Settings:
+    """Read settings from the environment."""
+    return Settings()
