@@ -1,0 +1,288 @@
+"""Render the service's own chart (deploy/chart/devsessions) with the pinned helm and check it.
+
+These tests need only the helm binary (``helm_bin`` fixture), not a cluster: ``helm lint
+--strict``, ``helm template`` with default and feature-enabled values, the rendered objects
+parsed with PyYAML, and values that the schema or the render-time checks must refuse.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CHART = Path(__file__).resolve().parents[2] / "deploy" / "chart" / "devsessions"
+NAMESPACE = "devsessions-system"
+RELEASE = "prov"
+ALL_FEATURES: dict[str, Any] = {"keda": {"enabled": True}, "migrations": {"job": {"enabled": True}}}
+WRITE = {"create", "update", "patch", "delete", "get", "list", "watch"}
+READ = {"get", "list", "watch"}
+
+Manifest = dict[str, Any]
+
+
+def _helm(helm_bin: Path, tmp_path: Path, verb: list[str], values: dict[str, Any]) -> Any:
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    return subprocess.run(
+        [str(helm_bin), *verb, "-f", str(values_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def render(helm_bin: Path, tmp_path: Path, values: dict[str, Any] | None = None) -> list[Manifest]:
+    verb = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    done = _helm(helm_bin, tmp_path, verb, values or {})
+    assert done.returncode == 0, done.stderr
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def render_error(helm_bin: Path, tmp_path: Path, values: dict[str, Any]) -> str:
+    verb = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    done = _helm(helm_bin, tmp_path, verb, values)
+    assert done.returncode != 0, f"helm accepted {values}"
+    return str(done.stderr)
+
+
+def one(docs: list[Manifest], kind: str) -> Manifest:
+    found = [doc for doc in docs if doc["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, got {len(found)}"
+    return found[0]
+
+
+def container(docs: list[Manifest], kind: str = "Deployment") -> Manifest:
+    pod = one(docs, kind)["spec"]["template"]["spec"]
+    assert len(pod["containers"]) == 1
+    return dict(pod["containers"][0])
+
+
+def env_of(ctr: Manifest) -> dict[str, Manifest]:
+    return {item["name"]: item for item in ctr["env"]}
+
+
+def allowed(rules: list[Manifest], group: str, resource: str, verb: str) -> bool:
+    return any(
+        group in rule.get("apiGroups", [])
+        and resource in rule.get("resources", [])
+        and verb in rule.get("verbs", [])
+        for rule in rules
+    )
+
+
+@pytest.mark.parametrize("values", [{}, ALL_FEATURES], ids=["default", "keda+migrations"])
+def test_lint_strict_passes(helm_bin: Path, tmp_path: Path, values: dict[str, Any]) -> None:
+    done = _helm(helm_bin, tmp_path, ["lint", "--strict", str(CHART)], values)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_default_render_has_the_service_objects_only(helm_bin: Path, tmp_path: Path) -> None:
+    kinds = sorted(doc["kind"] for doc in render(helm_bin, tmp_path))
+    assert kinds == sorted(
+        [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Deployment",
+            "PodDisruptionBudget",
+            "Service",
+            "ServiceAccount",
+        ]
+    )
+
+
+def test_rbac_covers_namespaces_and_project_kinds(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path)
+    rules = one(docs, "ClusterRole")["rules"]
+    for verb in ("create", "get", "list", "watch", "delete", "patch"):
+        assert allowed(rules, "", "namespaces", verb), verb
+    managed = [
+        ("apps", "deployments"),
+        ("", "services"),
+        ("", "persistentvolumeclaims"),
+        ("networking.k8s.io", "ingresses"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("", "resourcequotas"),
+        ("", "limitranges"),
+        ("", "serviceaccounts"),
+        ("", "secrets"),
+    ]
+    for group, resource in managed:
+        for verb in WRITE:
+            assert allowed(rules, group, resource, verb), (resource, verb)
+    for group, resource in [("apps", "replicasets"), ("", "pods"), ("", "events")]:
+        assert all(allowed(rules, group, resource, verb) for verb in READ), resource
+        assert not allowed(rules, group, resource, "create"), resource
+        assert not allowed(rules, group, resource, "delete"), resource
+    assert not allowed(rules, "", "nodes", "delete")
+    assert not allowed(rules, "", "namespaces", "update")
+    assert not allowed(rules, "rbac.authorization.k8s.io", "clusterroles", "create")
+    for rule in rules:
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+
+
+def test_rbac_binds_the_pods_service_account(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path)
+    account = one(docs, "ServiceAccount")["metadata"]
+    binding = one(docs, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == one(docs, "ClusterRole")["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account["name"], "namespace": NAMESPACE}
+    ]
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account["name"]
+
+
+def test_pod_runs_non_root_on_a_read_only_root(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path)
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    ctr = container(docs)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert ctr["securityContext"]["readOnlyRootFilesystem"] is True
+    assert ctr["securityContext"]["allowPrivilegeEscalation"] is False
+    assert ctr["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    mounts = {m["mountPath"]: m["name"] for m in ctr["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/tmp"]]
+    env = env_of(ctr)
+    for name in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        assert env[name]["value"].startswith("/tmp/"), name
+
+
+def test_probes_and_metrics_hit_the_service_port(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path, {"http": {"port": 8123}, "service": {"port": 9000}})
+    ctr = container(docs)
+    env = env_of(ctr)
+    assert env["DEVSESSIONS_HTTP_HOST"]["value"] == "0.0.0.0"
+    assert env["DEVSESSIONS_HTTP_PORT"]["value"] == "8123"
+    ports = {p["name"]: p["containerPort"] for p in ctr["ports"]}
+    assert ports == {"http": 8123}
+    assert ctr["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert ctr["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert ctr["startupProbe"]["httpGet"]["path"] == "/healthz"
+    annotations = one(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == "8123"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    service = one(docs, "Service")["spec"]
+    assert service["ports"][0]["targetPort"] == "http"
+    assert service["ports"][0]["port"] == 9000
+
+
+def test_selectors_pick_the_provisioner_pods(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path, ALL_FEATURES)
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    job_labels = one(docs, "Job")["spec"]["template"]["metadata"]["labels"]
+    for selector in (
+        one(docs, "Service")["spec"]["selector"],
+        one(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+        one(docs, "Deployment")["spec"]["selector"]["matchLabels"],
+    ):
+        assert selector.items() <= pod_labels.items()
+        assert not selector.items() <= job_labels.items()
+
+
+@pytest.mark.parametrize("helm_timeout", [60, 300, 900])
+def test_grace_period_outlasts_the_helm_timeout(
+    helm_bin: Path, tmp_path: Path, helm_timeout: int
+) -> None:
+    docs = render(helm_bin, tmp_path, {"config": {"helmTimeoutSeconds": helm_timeout}})
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > helm_timeout
+    env = env_of(container(docs))
+    assert env["DEVSESSIONS_HELM_TIMEOUT_SECONDS"]["value"] == str(helm_timeout)
+
+
+def test_grace_period_not_longer_than_helm_timeout_is_refused(
+    helm_bin: Path, tmp_path: Path
+) -> None:
+    values = {"config": {"helmTimeoutSeconds": 300}, "terminationGracePeriodSeconds": 300}
+    assert "terminationGracePeriodSeconds" in render_error(helm_bin, tmp_path, values)
+
+
+def test_database_url_comes_from_a_secret(helm_bin: Path, tmp_path: Path) -> None:
+    secret = {"name": "pg-credentials", "key": "dsn"}
+    docs = render(helm_bin, tmp_path, {"database": {"existingSecret": secret}, **ALL_FEATURES})
+    for kind in ("Deployment", "Job"):
+        url = env_of(container(docs, kind))["DEVSESSIONS_DATABASE_URL"]
+        assert "value" not in url, kind
+        assert url["valueFrom"] == {"secretKeyRef": secret}, kind
+
+
+def test_rendered_output_holds_no_plain_text_secret(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path, ALL_FEATURES)
+    assert all(doc["kind"] != "Secret" for doc in docs)
+    text = yaml.safe_dump_all(docs)
+    assert not re.search(r"postgres(ql)?(\+\w+)?://", text)
+    assert not re.search(r"://[^/\s:@]+:[^/\s@]+@", text), "credentials in a URL"
+    assert "password" not in text.lower()
+
+
+def test_keda_scales_on_the_service_consumer_group(helm_bin: Path, tmp_path: Path) -> None:
+    values = {
+        "config": {
+            "consumerGroup": "prov-group-x",
+            "inputTopic": "projects.in",
+            "kafkaBootstrapServers": "k1:9092,k2:9092",
+        },
+        "kafka": {"inputTopicPartitions": 4},
+        "keda": {"enabled": True, "minReplicaCount": 2, "maxReplicaCount": 4},
+    }
+    docs = render(helm_bin, tmp_path, values)
+    deployment = one(docs, "Deployment")
+    scaled = one(docs, "ScaledObject")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert "replicas" not in deployment["spec"], "KEDA owns the replica count"
+    assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"] <= 4
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "kafka"
+    meta = trigger["metadata"]
+    env = env_of(container(docs))
+    assert meta["consumerGroup"] == env["DEVSESSIONS_CONSUMER_GROUP"]["value"] == "prov-group-x"
+    assert meta["topic"] == env["DEVSESSIONS_INPUT_TOPIC"]["value"] == "projects.in"
+    assert meta["bootstrapServers"] == env["DEVSESSIONS_KAFKA_BOOTSTRAP_SERVERS"]["value"]
+    assert meta["offsetResetPolicy"] == "earliest"
+    assert all(isinstance(v, str) for v in meta.values()), "KEDA metadata values are strings"
+
+
+def test_migration_job_runs_before_install_and_upgrade(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path, ALL_FEATURES)
+    job = one(docs, "Job")
+    hooks = set(job["metadata"]["annotations"]["helm.sh/hook"].split(","))
+    assert hooks == {"pre-install", "pre-upgrade"}
+    assert container(docs, "Job")["args"] == ["migrate"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    env = env_of(container(docs))
+    assert env["DEVSESSIONS_MIGRATE_ON_START"]["value"] == "false"
+    default_env = env_of(container(render(helm_bin, tmp_path)))
+    assert default_env["DEVSESSIONS_MIGRATE_ON_START"]["value"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("values", "mentions"),
+    [
+        ({"replicaCount": 0}, "replicaCount"),
+        ({"unknownKey": 1}, "unknownKey"),
+        ({"database": {"existingSecret": {"name": "", "key": "url"}}}, "existingSecret"),
+        ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
+        ({"podSecurityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
+        ({"keda": {"enabled": True, "minReplicaCount": 0}}, "minReplicaCount"),
+        ({"config": {"consumerGroup": ""}}, "consumerGroup"),
+        ({"config": {"workerConcurrency": "eight"}}, "workerConcurrency"),
+        ({"extraEnv": [{"name": "DEVSESSIONS_DATABASE_URL", "value": "x"}]}, "extraEnv"),
+        ({"replicaCount": 7, "kafka": {"inputTopicPartitions": 6}}, "inputTopicPartitions"),
+        ({"keda": {"enabled": True, "maxReplicaCount": 9}}, "maxReplicaCount"),
+    ],
+)
+def test_bad_values_are_refused(
+    helm_bin: Path, tmp_path: Path, values: dict[str, Any], mentions: str
+) -> None:
+    assert mentions in render_error(helm_bin, tmp_path, values)
