@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-CHART = Path(__file__).resolve().parents[2] / "deploy" / "chart" / "devsessions"
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy" / "chart" / "devsessions"
+PROJECT_CHART = ROOT / "helm" / "dev-session-template"
 NAMESPACE = "devsessions-system"
 RELEASE = "prov"
 ALL_FEATURES: dict[str, Any] = {"keda": {"enabled": True}, "migrations": {"job": {"enabled": True}}}
@@ -124,6 +126,39 @@ def test_rbac_covers_namespaces_and_project_kinds(helm_bin: Path, tmp_path: Path
     assert not allowed(rules, "rbac.authorization.k8s.io", "clusterroles", "create")
     for rule in rules:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+
+
+def plural(kind: str) -> str:
+    lower = kind.lower()
+    if lower.endswith("y"):
+        return lower[:-1] + "ies"
+    return lower + ("es" if lower.endswith("s") else "s")
+
+
+@pytest.mark.parametrize(
+    "project_values", sorted(PROJECT_CHART.glob("ci/*.yaml")), ids=lambda p: p.stem
+)
+def test_rbac_covers_every_kind_of_the_project_chart(
+    helm_bin: Path, tmp_path: Path, project_values: Path
+) -> None:
+    rules = one(render(helm_bin, tmp_path), "ClusterRole")["rules"]
+    values = yaml.safe_load(project_values.read_text())
+    namespace = str(values["project"]["uuid"])
+    argv = [str(helm_bin), "template", f"dev-session-{namespace}", str(PROJECT_CHART)]
+    done = subprocess.run(
+        [*argv, "-n", namespace, "-f", str(project_values)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    kinds = {(d["apiVersion"], d["kind"]) for d in yaml.safe_load_all(done.stdout) if d}
+    assert ("apps/v1", "Deployment") in kinds
+    for api_version, kind in kinds:
+        group = api_version.rpartition("/")[0]
+        for verb in WRITE:
+            assert allowed(rules, group, plural(kind), verb), (api_version, kind, verb)
 
 
 def test_rbac_binds_the_pods_service_account(helm_bin: Path, tmp_path: Path) -> None:
