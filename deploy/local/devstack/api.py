@@ -1,0 +1,221 @@
+"""The stack's Python API: ``up``, ``down``, ``status``, ``info``, ``from_env``, ``ensure_helm``.
+
+Orchestration only: each component's own module knows how to build, start and check
+it. ``up`` is re-entrant (running components are reused, stopped ones started) and
+holds a lock on the state directory so two callers never race.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack import (
+    cache,
+    health,
+    helm,
+    kafka,
+    kube,
+    kube_build,
+    paths,
+    pins,
+    ports,
+    postgres,
+    procs,
+)
+from devstack import record as rec
+from devstack.record import StackInfo
+from devstack.steps import NullReporter, Reporter, step
+
+PORT_NAMES = ("kafka", "kafka_controller", "postgres", "kube_apiserver")
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    healthy: bool
+    detail: str
+
+
+def ensure_helm(reporter: Reporter | None = None) -> Path:
+    """Build (or find cached) the pinned helm; return its path."""
+    state = paths.layout()
+    with step(reporter or NullReporter(), "helm binary", state.log("build-helm")) as note:
+        binary, built = helm.ensure(pins.load(), state.log("build-helm"))
+        note.text = "built" if built else "cached"
+    return binary
+
+
+def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, int]:
+    """Kept ports, except where the component is stopped and someone else took the port."""
+    fresh = dict(kept)
+    for name, component in (
+        ("kafka", "kafka"),
+        ("kafka_controller", "kafka"),
+        ("postgres", "postgres"),
+    ):
+        port = fresh.get(name)
+        if port and procs.running(state.pid(component)) is None and ports.is_listening(port):
+            del fresh[name]
+    return ports.assign(PORT_NAMES, fresh)
+
+
+def _build(reporter: Reporter, state: paths.StateLayout, p: pins.Pins) -> dict[str, Path]:
+    ensure_helm(reporter)
+    built: dict[str, Path] = {"helm": paths.cache_dir("helm", p.helm.version) / "helm"}
+    for name, ensure in (
+        ("kubernetes binaries", kube_build.ensure_kubernetes),
+        ("etcd binary", kube_build.ensure_etcd),
+        ("kwok binaries", kube_build.ensure_kwok),
+    ):
+        log = state.log("build-" + name.split()[0])
+        with step(reporter, name, log) as note:
+            _directory, fresh = ensure(p, log)
+            note.text = "built" if fresh else "cached"
+    with step(reporter, "kafka jars", state.log("build-kafka")) as note:
+        built["kafka_libs"], fresh = kafka.ensure_jars(p.kafka, state.log("build-kafka"))
+        note.text = "resolved with Maven" if fresh else "cached"
+    with step(reporter, "postgresql packages", state.log("build-postgres")) as note:
+        built["pg_bin"], fresh = postgres.ensure_installed(
+            p.postgresql, state.log("build-postgres")
+        )
+        note.text = "installed" if fresh else f"found {built['pg_bin'].parent.name}"
+    return built
+
+
+def _start_postgres(reporter: Reporter, state: paths.StateLayout, pg_bin: Path, port: int) -> None:
+    log = state.log(postgres.COMPONENT)
+    with step(reporter, "postgresql", log) as note:
+        running = procs.running(state.pid(postgres.COMPONENT))
+        if running is not None and postgres.healthy(pg_bin, port):
+            note.text = f"reused, 127.0.0.1:{port}"
+        else:
+            if running is not None:
+                procs.stop_pid_file(state.pid(postgres.COMPONENT), first=signal.SIGINT)
+            record = postgres.start(pg_bin, state, port)
+            postgres.wait_ready(pg_bin, port, record, log)
+            note.text = f"started, 127.0.0.1:{port}"
+        postgres.ensure_database(pg_bin, port, log)
+
+
+def _start_kafka(
+    reporter: Reporter, state: paths.StateLayout, p: pins.Pins, libs: Path, port_map: dict[str, int]
+) -> None:
+    log = state.log(kafka.COMPONENT)
+    bootstrap = f"127.0.0.1:{port_map['kafka']}"
+    with step(reporter, "kafka", log) as note:
+        running = procs.running(state.pid(kafka.COMPONENT))
+        if running is not None and kafka.healthy(bootstrap):
+            note.text = f"reused, {bootstrap}"
+        else:
+            if running is not None:
+                procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30)
+            record = kafka.start(
+                p.kafka, libs, state, port_map["kafka"], port_map["kafka_controller"]
+            )
+            kafka.wait_ready(bootstrap, record, log)
+            note.text = f"started, {bootstrap}"
+        kafka.ensure_topics(bootstrap, kafka.topics())
+
+
+def _kube_running(state: paths.StateLayout) -> bool:
+    files = kube.our_pid_files(state)
+    return bool(files) and all(procs.running(f) is not None for f in files)
+
+
+def _start_kube(reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port: int) -> None:
+    bins = kube_build.binaries(p)
+    with step(reporter, "kubernetes (kwok)", state.log(kube.COMPONENT)) as note:
+        if _kube_running(state) and kube.api_ready(state.kubeconfig):
+            note.text = "reused"
+        else:
+            kube.start(bins, state, port)
+            note.text = f"started, https://127.0.0.1:{port}"
+        kube.wait_ready(bins, state)
+        note.text += f", {kube.ready_nodes(state.kubeconfig)} nodes"
+
+
+def up(reporter: Reporter | None = None) -> StackInfo:
+    """Build what is missing, start what is stopped, wait until all is healthy."""
+    reporter = reporter or NullReporter()
+    state, p = paths.layout(), pins.load()
+    state.root.mkdir(parents=True, exist_ok=True)
+    with cache.file_lock(state.lock):
+        data: dict[str, Any] = rec.load(state.stack_json)
+        built = _build(reporter, state, p)
+        port_map = _choose_ports(state, dict(data.get("ports", {})))
+        data.update(
+            ports=port_map, kubeconfig=str(state.kubeconfig), helm_binary=str(built["helm"])
+        )
+        rec.save(state.stack_json, data)
+        _start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
+        _start_kafka(reporter, state, p, built["kafka_libs"], port_map)
+        _start_kube(reporter, state, p, port_map["kube_apiserver"])
+        info = rec.info_from(data)
+        assert info is not None
+        data.update(
+            kafka_bootstrap_servers=info.kafka_bootstrap_servers,
+            database_url=info.database_url,
+            up_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            versions={
+                "kubernetes": p.kubernetes.version,
+                "etcd": p.etcd.version,
+                "kwok": p.kwok.version,
+                "helm": p.helm.version,
+                "kafka": p.kafka.version,
+                "postgresql": built["pg_bin"].parent.name,
+            },
+        )
+        rec.save(state.stack_json, data)
+    return info
+
+
+def down() -> list[str]:
+    """Stop exactly the processes the stack started (by pid, whole process groups)."""
+    state = paths.layout()
+    stopped: list[str] = []
+    if not state.root.exists():
+        return stopped
+    with cache.file_lock(state.lock):
+        stopped += [f"kube {name}" for name in kube.stop(state)]
+        if procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30):
+            stopped.append("kafka")
+        if procs.stop_pid_file(state.pid(postgres.COMPONENT), first=signal.SIGINT, grace=30):
+            stopped.append("postgresql")
+    return stopped
+
+
+def info() -> StackInfo | None:
+    """The running stack's description, or None when it is not (fully) running."""
+    state = paths.layout()
+    described = rec.info_from(rec.load(state.stack_json))
+    if described is None:
+        return None
+    alive = [procs.running(state.pid(c)) for c in (kafka.COMPONENT, postgres.COMPONENT)]
+    if any(a is None for a in alive) or not _kube_running(state):
+        return None
+    return described
+
+
+def from_env() -> StackInfo | None:
+    """Describe an external stack given by the service's variables, when all are set."""
+    kafka_servers = os.environ.get(rec.KAFKA_VAR)
+    database_url = os.environ.get(rec.DATABASE_VAR)
+    kubeconfig = os.environ.get(rec.KUBECONFIG_VAR)
+    if not (kafka_servers and database_url and kubeconfig):
+        return None
+    helm_path = os.environ.get(rec.HELM_VAR) or shutil.which("helm")
+    helm_binary = (
+        Path(helm_path) if helm_path else paths.cache_dir("helm", pins.load().helm.version) / "helm"
+    )
+    return rec.make_info(kafka_servers, database_url, Path(kubeconfig), helm_binary)
+
+
+def status() -> list[ComponentStatus]:
+    """Health of each component (pid alive and answering)."""
+    return [ComponentStatus(*row) for row in health.check(paths.layout(), pins.load())]

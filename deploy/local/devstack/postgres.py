@@ -1,0 +1,144 @@
+"""PostgreSQL from Debian's packages as a private cluster under the state directory.
+
+initdb makes the cluster in ``<state>/postgres/data``; the server listens on
+127.0.0.1 at the stack's port with its unix socket in ``<state>/postgres/run``, so it
+never touches a system-wide instance. PostgreSQL refuses to run as root: when this
+runs as root, initdb and the server run as the unprivileged ``postgres`` user that
+the Debian package creates, which owns the data directory.
+Authentication is ``trust`` on loopback: fine for a local stack, never for anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import time
+from pathlib import Path
+
+from devstack import procs
+from devstack.paths import StateLayout
+from devstack.pins import PostgresPin
+
+COMPONENT = "postgres"
+RUN_AS = "postgres"
+DATABASE = "devsessions"
+ROLE = "devsessions"
+PACKAGE_ROOT = Path("/usr/lib/postgresql")
+
+
+def find_bin_dir(pin: PostgresPin) -> Path | None:
+    """The newest installed ``/usr/lib/postgresql/<major>/bin`` (at least ``min_major``)."""
+    majors = sorted(
+        (int(p.name) for p in PACKAGE_ROOT.glob("*") if re.fullmatch(r"\d+", p.name)),
+        reverse=True,
+    )
+    for major in majors:
+        bin_dir = PACKAGE_ROOT / str(major) / "bin"
+        if major >= pin.min_major and (bin_dir / "postgres").exists():
+            return bin_dir
+    return None
+
+
+def ensure_installed(pin: PostgresPin, log: Path) -> tuple[Path, bool]:
+    """Binaries of PostgreSQL, installing Debian's package when missing."""
+    found = find_bin_dir(pin)
+    if found is not None:
+        return found, False
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise RuntimeError(f"PostgreSQL is not installed: apt-get install {pin.package}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    procs.run_logged(["apt-get", "update"], log, env=env)
+    procs.run_logged(
+        ["apt-get", "install", "-y", "--no-install-recommends", pin.package], log, env=env
+    )
+    found = find_bin_dir(pin)
+    if found is None:
+        raise RuntimeError(f"apt-get installed {pin.package} but no server binaries were found")
+    return found, True
+
+
+def run_as() -> str | None:
+    """The user the server runs as: ``postgres`` when we are root, else ourselves."""
+    return RUN_AS if os.geteuid() == 0 else None
+
+
+def _own(path: Path, user: str | None) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    path.chmod(0o700)
+
+
+def _open_parents(path: Path, stop_at: Path) -> None:
+    """Let an unprivileged server user traverse the state directories we created."""
+    for parent in [path, *path.parents]:
+        if parent == stop_at.parent:
+            break
+        parent.chmod(parent.stat().st_mode | 0o711)
+
+
+def url(port: int) -> str:
+    return f"postgresql+asyncpg://{ROLE}@127.0.0.1:{port}/{DATABASE}"
+
+
+def start(bin_dir: Path, state: StateLayout, port: int) -> procs.PidRecord:
+    """initdb on first use, then start the server on ``127.0.0.1:port``."""
+    home = state.data(COMPONENT)
+    data, run = home / "data", home / "run"
+    user = run_as()
+    home.mkdir(parents=True, exist_ok=True)
+    _open_parents(home, state.root)
+    _own(run, user)
+    log = state.log(COMPONENT)
+    if not (data / "PG_VERSION").exists():
+        if data.exists():
+            shutil.rmtree(data)  # a half-made cluster from an interrupted initdb
+        _own(data, user)
+        argv = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+        procs.run_logged([*argv, "-E", "UTF8", "--no-locale"], log, user=user, cwd=home)
+    argv = [str(bin_dir / "postgres"), "-D", str(data)]
+    for setting in (
+        "listen_addresses=127.0.0.1",
+        f"port={port}",
+        f"unix_socket_directories={run}",
+        "max_connections=200",
+        "fsync=off",
+        "synchronous_commit=off",
+        "full_page_writes=off",
+    ):
+        argv += ["-c", setting]
+    return procs.spawn(argv, log, state.pid(COMPONENT), user=user, cwd=home)
+
+
+def _psql(bin_dir: Path, port: int, sql: str, log: Path, database: str = "postgres") -> str:
+    argv = [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+    argv += ["-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql]
+    return procs.run_logged(argv, log, timeout=30).strip()
+
+
+def healthy(bin_dir: Path, port: int) -> bool:
+    """True when the server accepts connections (``pg_isready``)."""
+    argv = [str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-t", "2"]
+    return os.spawnv(os.P_WAIT, argv[0], argv) == 0
+
+
+def wait_ready(bin_dir: Path, port: int, record: procs.PidRecord, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not procs.is_alive(record):
+            raise RuntimeError(f"PostgreSQL exited during start-up (see {log})")
+        if healthy(bin_dir, port):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"PostgreSQL did not accept connections within 60s (see {log})")
+
+
+def ensure_database(bin_dir: Path, port: int, log: Path) -> None:
+    """Create the service's role and database when missing."""
+    if _psql(bin_dir, port, f"SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}'", log) != "1":
+        _psql(bin_dir, port, f"CREATE ROLE {ROLE} LOGIN CREATEDB", log)
+    if _psql(bin_dir, port, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'", log) != "1":
+        _psql(bin_dir, port, f"CREATE DATABASE {DATABASE} OWNER {ROLE}", log)
