@@ -7,8 +7,9 @@ imports inside its commands so that the CLI starts fast.
 from __future__ import annotations
 
 import typer
-
 from devstack import cli as stack_cli
+
+from consumer.cli import demo, publish, replay, service, sessions
 
 app = typer.Typer(
     name="devsessions",
@@ -16,4 +17,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(stack_cli.app, name="stack", help="Local stack: Kafka, PostgreSQL, Kubernetes+kwok, helm.")
+app.add_typer(
+    stack_cli.app, name="stack", help="Local stack: Kafka, PostgreSQL, Kubernetes+kwok, helm."
+)
+app.registered_commands += service.app.registered_commands
+app.registered_commands += replay.app.registered_commands
+app.registered_commands += demo.app.registered_commands
+app.add_typer(sessions.app, name="sessions", help="Inspect and retry sessions.")
+app.add_typer(publish.app, name="publish", help="Publish a well-formed project event.")

@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL, Helm CLI, Kubernetes client, Kafka producer. Chosen in bootstrap."""

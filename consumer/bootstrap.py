@@ -1,0 +1,175 @@
+"""Composition root: builds the service's parts from settings and wires them together.
+
+The only module that imports adapters. Everything is built here at run time (nothing at
+import time), so tests and the CLI can build a service against any stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer.adapters.db.engine import make_engine, upgrade
+from consumer.adapters.db.store import SqlStore
+from consumer.adapters.helm_cli import HelmCli
+from consumer.adapters.kafka_out import KafkaPublisher
+from consumer.adapters.kube_client import KubeCluster, api_client
+from consumer.domain.backoff import RetryPolicy
+from consumer.ports import Clock, Cluster, Helm
+from consumer.service.actions.provision import ProvisionConfig
+from consumer.service.intake import Intake
+from consumer.service.messages import MessageFactory
+from consumer.service.reconciler import ReconcileConfig, Reconciler
+from consumer.service.relay import OutboxRelay
+from consumer.service.scheduler import Resync
+from consumer.service.workers import KeyedWorkers
+from consumer.settings import Settings
+
+
+class SystemClock:
+    """UTC wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclasses.dataclass
+class Service:
+    """Every long-lived part of a running service."""
+
+    settings: Settings
+    engine: AsyncEngine
+    store: SqlStore
+    publisher: KafkaPublisher
+    cluster: KubeCluster | None
+    intake: Intake
+    reconciler: Reconciler
+    workers: KeyedWorkers
+    relay: OutboxRelay
+    resync: Resync
+    tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
+
+    async def start(self, *, background: bool = True) -> None:
+        """Migrate, connect, and start workers, relay and resync (not the consumer)."""
+        if self.settings.migrate_on_start:
+            await upgrade(self.settings.database_url)
+        await self.publisher.start()
+        self.workers.start()
+        if background:
+            self.tasks = [
+                asyncio.create_task(self.relay.run(), name="outbox-relay"),
+                asyncio.create_task(self.resync.run(), name="resync"),
+            ]
+
+    async def stop(self) -> None:
+        """Drain in-flight work (bounded), flush the outbox, close connections."""
+        await self.workers.stop(timeout=float(self.settings.helm_timeout_seconds))
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.relay.flush()
+        await self.publisher.stop()
+        if self.cluster is not None:
+            self.cluster.close()
+        await self.engine.dispose()
+
+
+def owner_id() -> str:
+    """This process's identity on leases: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build(
+    settings: Settings,
+    *,
+    helm: Helm | None = None,
+    cluster: Cluster | None = None,
+    clock: Clock | None = None,
+) -> Service:
+    """Build a service; ``helm``/``cluster``/``clock`` may be swapped (tests, benchmarks)."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    store = SqlStore(engine)
+    publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
+    kube: KubeCluster | None = None
+    if cluster is None:
+        kube = KubeCluster(
+            api_client(settings.kubeconfig), threads=settings.worker_concurrency * 2 + 4
+        )
+        cluster = kube
+    helm = helm or HelmCli(
+        binary=settings.helm_binary,
+        chart=settings.chart_path,
+        timeout_seconds=settings.helm_timeout_seconds,
+        kubeconfig=settings.kubeconfig,
+    )
+    lifetime = timedelta(days=settings.session_lifetime_days)
+    messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
+    relay = OutboxRelay(
+        store=store,
+        publisher=publisher,
+        clock=clock,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+    )
+    config = ReconcileConfig(
+        provision=ProvisionConfig(
+            url_template=settings.public_url_template, ready_timeout=settings.ready_timeout_seconds
+        ),
+        namespace_timeout=settings.namespace_delete_timeout_seconds,
+        lease_seconds=settings.lease_seconds,
+        lifetime=lifetime,
+        retry=RetryPolicy(
+            max_attempts=settings.max_attempts,
+            base_seconds=settings.backoff_base_seconds,
+            max_seconds=settings.backoff_max_seconds,
+        ),
+    )
+    reconciler = Reconciler(
+        store=store,
+        helm=helm,
+        cluster=cluster,
+        clock=clock,
+        messages=messages,
+        config=config,
+        owner=owner_id(),
+        on_outbox=relay.wake,
+    )
+    workers = KeyedWorkers(reconciler.reconcile, settings.worker_concurrency)
+    intake = Intake(
+        store=store,
+        publisher=publisher,
+        clock=clock,
+        messages=messages,
+        consumer_name=settings.consumer_group,
+        dead_letter_topic=settings.dead_letter_topic,
+        lifetime=lifetime,
+        on_work=workers.submit,
+        on_outbox=relay.wake,
+    )
+    resync = Resync(
+        store=store,
+        workers=workers,
+        clock=clock,
+        interval=settings.resync_interval_seconds,
+        lifetime=lifetime,
+    )
+    return Service(
+        settings=settings,
+        engine=engine,
+        store=store,
+        publisher=publisher,
+        cluster=kube,
+        intake=intake,
+        reconciler=reconciler,
+        workers=workers,
+        relay=relay,
+        resync=resync,
+    )

@@ -1,0 +1,153 @@
+"""``devsessions demo``: one project provisioned end to end on the local stack.
+
+Runs the service in this process, publishes a ``ProjectCreated`` for a fresh project,
+waits for its ``SessionReady`` on the output topic, prints it and what the cluster holds,
+then keeps serving (Ctrl-C stops) unless ``--exit`` is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
+
+    from consumer.settings import Settings
+
+app = typer.Typer()
+
+
+def _stack_env() -> None:
+    """Use the local stack's settings unless the environment already names a stack."""
+    if os.environ.get("DEVSESSIONS_KAFKA_BOOTSTRAP_SERVERS"):
+        return
+    from devstack import api
+
+    info = api.info()
+    if info is None:
+        typer.echo(
+            "no stack described by the environment and none running: "
+            "run `devsessions stack up` first",
+            err=True,
+        )
+        raise typer.Exit(2)
+    os.environ.update(info.env)
+
+
+@app.command()
+def demo(
+    exit_after: bool = typer.Option(False, "--exit", help="Stop once the session is ready."),
+    timeout: float = typer.Option(300.0, help="Seconds to wait for SessionReady."),
+    port: int = typer.Option(8000, help="HTTP port for /metrics and the session API."),
+) -> None:
+    """Provision one project end to end and show its SessionReady."""
+    _stack_env()
+    os.environ.setdefault("DEVSESSIONS_HTTP_PORT", str(port))
+    from consumer import settings as settings_mod
+    from consumer.observability import logging as logs
+
+    settings = settings_mod.load()
+    logs.configure(settings.log_level, json=settings.log_json)
+    asyncio.run(_demo(settings, exit_after=exit_after, timeout=timeout))
+
+
+async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None:
+    import uvicorn
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from rich.console import Console
+
+    import events
+    from consumer import bootstrap
+    from consumer.entrypoints import app as service_app
+
+    console = Console()
+    service = bootstrap.build(settings)
+    _, asgi = service_app.build_app(service)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            asgi,
+            host=settings.http_host,
+            port=settings.http_port,
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.1)
+
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    await reader.start()
+    parts = reader.partitions_for_topic(settings.output_topic) or {0}
+    tps = [TopicPartition(settings.output_topic, p) for p in parts]
+    reader.assign(tps)
+    await reader.seek_to_end(*tps)
+    for tp in tps:
+        await reader.position(tp)
+
+    project = str(uuid.uuid4())
+    async with events.EventPublisher(
+        settings.kafka_bootstrap_servers, topic=settings.input_topic
+    ) as publisher:
+        sent = await publisher.publish(
+            events.ProjectCreated(
+                project_uuid=project,
+                project_id=456,
+                user_id=123,
+                created_at=datetime.now(UTC),
+            )
+        )
+    console.rule(f"ProjectCreated {project} published (event id {sent.id})")
+    try:
+        ready = await asyncio.wait_for(_await_ready(reader, project), timeout)
+    finally:
+        await reader.stop()
+    console.rule("SessionReady received from the output topic")
+    console.print_json(json.dumps(ready))
+    session = await service.store.get(project)
+    if session is not None:
+        ip = session.endpoints.ip_address if session.endpoints else ""
+        console.rule("devsessions sessions show " + project)
+        console.print(
+            f"status={session.status.value} namespace={session.namespace} "
+            f"release={session.release_name} ip={ip}"
+        )
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    console.print(f"\nSession API: {base}/api/v1/sessions/project/{project}")
+    console.print(f"Inspect: kubectl get deploy,svc,ingress,pvc -n {project}")
+    if exit_after:
+        server.should_exit = True
+    else:
+        console.print(
+            "The consumer keeps running: publish more with `devsessions publish ...`; Ctrl-C stops."
+        )
+    await serving
+
+
+async def _await_ready(reader: AIOKafkaConsumer, project: str) -> dict[str, Any]:
+    import events
+
+    while True:
+        batch = await reader.getmany(timeout_ms=1000)
+        for records in batch.values():
+            for r in records:
+                if r.key != project.encode():
+                    continue
+                envelope = events.from_record(r.key, r.value, r.headers)
+                if isinstance(envelope.data, events.SessionReady):
+                    return envelope.data.model_dump(mode="json")
+                if isinstance(envelope.data, events.SessionFailed):
+                    print(
+                        f"SessionFailed: {envelope.data.reason} "
+                        f"(will retry: {envelope.data.will_retry})"
+                    )

@@ -1,0 +1,78 @@
+"""``devsessions replay``: re-read the input topic from the start and converge."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def replay(
+    timeout: float = typer.Option(900.0, help="Seconds to wait for convergence."),
+) -> None:
+    """Rebuild sessions from the input log and converge the cluster to it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from consumer import bootstrap
+    from consumer import settings as settings_mod
+    from consumer.adapters.db.engine import upgrade
+    from consumer.adapters.kafka_in import read_log
+    from consumer.observability import logging as logs
+    from consumer.service import replay as replay_mod
+
+    settings = settings_mod.load()
+    logs.configure("WARNING", json=settings.log_json)
+    console = Console()
+
+    async def go() -> replay_mod.ReplayReport:
+        service = bootstrap.build(settings)
+        await upgrade(settings.database_url)
+        await service.publisher.start()
+        columns = (
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as bar:
+            tasks = {
+                "read": bar.add_task("read input topic", total=None),
+                "reconcile": bar.add_task("reconcile sessions", total=None),
+            }
+            progress = replay_mod.Progress(
+                total=lambda phase, n: bar.update(tasks[phase], total=n),
+                advance=lambda phase, n: bar.advance(tasks[phase], n),
+            )
+            log = read_log(
+                settings.kafka_bootstrap_servers,
+                settings.input_topic,
+                on_total=lambda n: progress.total("read", n),
+            )
+            try:
+                return await replay_mod.replay(
+                    log,
+                    intake=service.intake,
+                    store=service.store,
+                    workers=service.workers,
+                    resync=service.resync,
+                    relay=service.relay,
+                    timeout=timeout,
+                    progress=progress,
+                )
+            finally:
+                await service.stop()
+
+    report = asyncio.run(go())
+    outcomes = ", ".join(f"{k}={v}" for k, v in sorted(report.outcomes.items())) or "none"
+    console.print(f"records read: {report.records} ({outcomes})")
+    console.print(f"sessions reconciled: {report.reconciled}; events published: {report.published}")
+    if report.unconverged:
+        console.print(
+            f"[red]not converged within {timeout:.0f}s:[/red] {', '.join(report.unconverged)}"
+        )
+        raise typer.Exit(1)
+    console.print("[green]converged[/green]")

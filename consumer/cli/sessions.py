@@ -1,0 +1,86 @@
+"""``devsessions sessions show|list|retry``: where each project stands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+
+async def _with_store(fn: Any) -> Any:
+    from consumer import settings as settings_mod
+    from consumer.adapters.db.engine import make_engine
+    from consumer.adapters.db.store import SqlStore
+
+    settings = settings_mod.load()
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        return await fn(SqlStore(engine))
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def show(
+    project_uuid: str,
+    as_json: bool = typer.Option(False, "--json", help="Print the session as JSON."),
+) -> None:
+    """Print one project's session (the design's field names)."""
+    from consumer.views import session_view
+
+    session = asyncio.run(_with_store(lambda store: store.get(project_uuid)))
+    if session is None:
+        typer.echo(f"no session for project {project_uuid}", err=True)
+        raise typer.Exit(1)
+    view = session_view(session)
+    if as_json:
+        typer.echo(json.dumps(view, indent=2))
+        return
+    for key, value in view.items():
+        typer.echo(f"{key:22} {value}")
+
+
+@app.command("list")
+def list_(limit: int = typer.Option(100, help="At most this many sessions.")) -> None:
+    """List sessions with their status."""
+    from rich.console import Console
+    from rich.table import Table
+
+    sessions = asyncio.run(_with_store(lambda store: store.list_sessions(limit=limit)))
+    table = Table("project_uuid", "status", "desired", "ip_address", "attempts", "updated_at")
+    for s in sessions:
+        table.add_row(
+            s.project_uuid,
+            s.status.value,
+            s.desired.value,
+            s.endpoints.ip_address if s.endpoints else "",
+            str(s.attempts),
+            s.updated_at.isoformat(timespec="seconds"),
+        )
+    Console().print(table)
+
+
+@app.command()
+def retry(project_uuid: str) -> None:
+    """Revive a failed session: the running service picks it up on its next resync."""
+    from consumer.bootstrap import SystemClock, owner_id
+    from consumer.domain import reconcile
+    from consumer.domain.model import Status
+
+    async def go(store: Any) -> str:
+        owner = f"cli:{owner_id()}"
+        session = await store.claim(project_uuid, owner, SystemClock().now(), 60)
+        if session is None:
+            return "not found, or being worked on right now"
+        if session.status is not Status.FAILED:
+            await store.release(project_uuid, owner)
+            return f"not failed (status {session.status.value}); nothing to do"
+        revived = reconcile.retried(session, SystemClock().now())
+        await store.save(revived, owner=owner, release=True)
+        return "queued for retry"
+
+    typer.echo(asyncio.run(_with_store(go)))

@@ -1,0 +1,192 @@
+"""Intake decisions: what one input event does to a project's session (pure).
+
+The intake records *intent* only: it never touches Helm or Kubernetes. Given the current
+session (or none) and a decoded event with its log position, it returns the new session
+snapshot, the output events to publish at once (republished answers for duplicates), and
+whether the reconciler has work. Rules (issue: idempotent and replayable):
+
+- an event at or before the project's high-water mark is stale: nothing changes, so a
+  replay from offset 0 of an applied log makes no change and no Helm call;
+- the later event in log order wins: a ``ProjectCreated`` after a ``ProjectDeleted``
+  provisions again, an older one (stale) never resurrects;
+- a ``ProjectCreated`` for a live session republishes ``SessionReady`` unless the
+  project's parameters changed, in which case the release is upgraded;
+- a ``ProjectDeleted`` for an unknown or deleted project republishes ``SessionDeleted``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime, timedelta
+from typing import Any
+
+from consumer.domain import naming
+from consumer.domain.model import Cause, Desired, LogPosition, SessionState, Status
+
+
+class Reply(enum.StrEnum):
+    """An answer published straight away, without reconciling."""
+
+    SESSION_READY = "session.ready"
+    SESSION_DELETED = "session.deleted"
+
+
+@dataclasses.dataclass(frozen=True)
+class Created:
+    """The parts of ``ProjectCreated`` the decision needs."""
+
+    project_uuid: str
+    project_id: int
+    user_id: int
+    overrides: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Deleted:
+    """The parts of ``ProjectDeleted`` the decision needs."""
+
+    project_uuid: str
+
+
+@dataclasses.dataclass(frozen=True)
+class IntakeDecision:
+    """What to persist for one event. ``session`` is None when nothing changes."""
+
+    session: SessionState | None
+    replies: tuple[Reply, ...] = ()
+    reconcile: bool = False
+    reason: str = ""
+
+
+def decide(
+    current: SessionState | None,
+    event: Created | Deleted,
+    *,
+    cause: Cause,
+    position: LogPosition,
+    now: datetime,
+    lifetime: timedelta,
+) -> IntakeDecision:
+    """Decide what ``event`` at ``position`` does to ``current``."""
+    if current is not None and not position.is_after(current.high_water):
+        return IntakeDecision(None, reason="stale: at or before the project's high-water mark")
+    if isinstance(event, Created):
+        return _on_created(
+            current, event, cause=cause, position=position, now=now, lifetime=lifetime
+        )
+    return _on_deleted(current, event, cause=cause, position=position, now=now, lifetime=lifetime)
+
+
+def _on_created(
+    current: SessionState | None,
+    event: Created,
+    *,
+    cause: Cause,
+    position: LogPosition,
+    now: datetime,
+    lifetime: timedelta,
+) -> IntakeDecision:
+    if current is None:
+        fresh = _new_session(event.project_uuid, cause, position, now, lifetime)
+        return IntakeDecision(
+            _want_present(fresh, event, cause, now), reconcile=True, reason="new project"
+        )
+    seen = dataclasses.replace(current, high_water=position, updated_at=now)
+    same_spec = current.desired is Desired.PRESENT and (
+        current.project_id,
+        current.user_id,
+        current.overrides,
+    ) == (event.project_id, event.user_id, event.overrides)
+    if same_spec and current.status is Status.RUNNING:
+        renewed = dataclasses.replace(seen, expires_at=now + lifetime)
+        return IntakeDecision(
+            renewed,
+            replies=(Reply.SESSION_READY,),
+            reason="already running: republish SessionReady",
+        )
+    if same_spec and current.status in (Status.PENDING, Status.PROVISIONING):
+        return IntakeDecision(seen, reason="already being provisioned")
+    reason = "revive failed session" if current.status is Status.FAILED else "(re)provision"
+    return IntakeDecision(_want_present(seen, event, cause, now), reconcile=True, reason=reason)
+
+
+def _on_deleted(
+    current: SessionState | None,
+    event: Deleted,
+    *,
+    cause: Cause,
+    position: LogPosition,
+    now: datetime,
+    lifetime: timedelta,
+) -> IntakeDecision:
+    if current is None:
+        tombstone = dataclasses.replace(
+            _new_session(event.project_uuid, cause, position, now, lifetime),
+            status=Status.DELETED,
+            desired=Desired.ABSENT,
+            deleted_at=now,
+            expires_at=now,
+        )
+        return IntakeDecision(
+            tombstone,
+            replies=(Reply.SESSION_DELETED,),
+            reason="unknown project: record tombstone, republish SessionDeleted",
+        )
+    seen = dataclasses.replace(current, high_water=position, updated_at=now)
+    if current.desired is Desired.ABSENT:
+        replies = (Reply.SESSION_DELETED,) if current.status is Status.DELETED else ()
+        return IntakeDecision(seen, replies=replies, reason="already deleted or deleting")
+    doomed = dataclasses.replace(
+        seen,
+        desired=Desired.ABSENT,
+        status=Status.DELETING,
+        generation=current.generation + 1,
+        cause=cause,
+        attempts=0,
+        last_error=None,
+        next_attempt_at=None,
+    )
+    return IntakeDecision(doomed, reconcile=True, reason="tear down")
+
+
+def _new_session(
+    project_uuid: str, cause: Cause, position: LogPosition, now: datetime, lifetime: timedelta
+) -> SessionState:
+    return SessionState(
+        project_uuid=project_uuid,
+        project_id=0,
+        user_id=0,
+        namespace=naming.namespace_for(project_uuid),
+        release_name=naming.release_for(project_uuid),
+        status=Status.PENDING,
+        desired=Desired.PRESENT,
+        generation=0,
+        observed_generation=0,
+        high_water=position,
+        cause=cause,
+        overrides={},
+        created_at=now,
+        updated_at=now,
+        expires_at=now + lifetime,
+    )
+
+
+def _want_present(
+    session: SessionState, event: Created, cause: Cause, now: datetime
+) -> SessionState:
+    return dataclasses.replace(
+        session,
+        project_id=event.project_id,
+        user_id=event.user_id,
+        overrides=event.overrides,
+        desired=Desired.PRESENT,
+        status=Status.PENDING,
+        generation=session.generation + 1,
+        cause=cause,
+        attempts=0,
+        last_error=None,
+        next_attempt_at=None,
+        deleted_at=None,
+        updated_at=now,
+    )

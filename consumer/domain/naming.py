@@ -1,0 +1,35 @@
+"""Names derived from a project UUID: its namespace and its Helm release.
+
+The namespace is the UUID itself (as the design has it); the release name carries a
+prefix so ``helm list -A`` shows what it is. Both stay within Kubernetes' limits
+(63 for a namespace, 53 for a release) because a canonical UUID has 36 characters.
+"""
+
+from __future__ import annotations
+
+RELEASE_PREFIX = "dev-session-"
+PROJECT_LABEL = "devsessions.io/project-uuid"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGER = "devsessions"
+
+
+def namespace_for(project_uuid: str) -> str:
+    """The namespace that holds one project's session."""
+    return project_uuid
+
+
+def release_for(project_uuid: str) -> str:
+    """The Helm release name of one project's session."""
+    return f"{RELEASE_PREFIX}{project_uuid}"
+
+
+def namespace_labels(project_uuid: str) -> dict[str, str]:
+    """Labels on a project namespace: ownership plus Pod Security Admission enforcement."""
+    return {
+        MANAGED_BY_LABEL: MANAGER,
+        PROJECT_LABEL: project_uuid,
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    }

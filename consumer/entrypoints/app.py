@@ -1,0 +1,83 @@
+"""The running service: FastStream consumer + workers + relay + HTTP, one process.
+
+Start order: migrate and start workers/relay (on_startup), then the broker starts
+consuming. Stop order on SIGTERM/SIGINT (uvicorn's handlers): the broker stops consuming
+first (FastStream waits up to ``graceful_timeout`` for the record in hand), then workers
+drain in-flight Helm work (bounded), the relay flushes, connections close. Work cut off
+is resumed on the next start from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+import uvicorn
+from faststream.asgi import AsgiFastStream
+from sqlalchemy import text
+
+from consumer import bootstrap
+from consumer.entrypoints import http, subscriber
+from consumer.service.guard import DeliveryGuard
+from consumer.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]:
+    """The FastStream app (for lifecycle) and the ASGI callable to serve."""
+    settings = service.settings
+    broker = subscriber.make_broker(settings)
+    guard = DeliveryGuard(
+        service.intake,
+        max_attempts=settings.handler_max_attempts,
+        budget_seconds=settings.max_poll_interval_ms / 3000,
+    )
+    subscriber.subscribe(broker, settings, guard)
+
+    async def startup() -> None:
+        await service.start()
+        await service.resync.once()
+        log.info(
+            "service started",
+            input_topic=settings.input_topic,
+            group=settings.consumer_group,
+            workers=settings.worker_concurrency,
+        )
+
+    async def shutdown() -> None:
+        log.info("draining")
+        await service.stop()
+        log.info("stopped")
+
+    app = AsgiFastStream(broker, on_startup=[startup], after_shutdown=[shutdown])
+
+    async def ready() -> bool:
+        try:
+            async with service.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return bool(await broker.ping(timeout=2.0))
+        except Exception:
+            return False
+
+    return app, http.with_routes(app, store=service.store, ready=ready)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT."""
+    service = bootstrap.build(settings)
+    _, asgi = build_app(service)
+    config = uvicorn.Config(
+        asgi,
+        host=settings.http_host,
+        port=settings.http_port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+    )
+    await uvicorn.Server(config).serve()
+
+
+def main(settings: Settings) -> None:
+    """Blocking entry for ``devsessions run``."""
+    asyncio.run(serve(settings))

@@ -1,0 +1,66 @@
+"""The FastStream Kafka subscriber on the input topic.
+
+Delivery is at-least-once with manual acknowledgement: FastStream's default
+(``ACK_FIRST``) would commit on receipt. The handler reads the raw record (a custom
+decoder keeps FastStream from parsing the body, so a malformed value reaches intake and
+is dead-lettered instead of failing before the handler), lets the guard apply it, and
+only then commits. ``msg.ack()`` commits every assigned partition's position; records are
+handled one at a time per consumer, so that position never passes an unapplied record.
+A new consumer group starts from the earliest offset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
+
+from consumer.service.guard import DeliveryGuard, Verdict
+from consumer.service.intake import RawRecord
+from consumer.settings import Settings
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    """Decoder that hands the body over untouched (decoding is intake's job)."""
+    return message.body
+
+
+def make_broker(settings: Settings) -> KafkaBroker:
+    """A broker for the service's bootstrap servers."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id="devsessions-consumer",
+        graceful_timeout=float(settings.helm_timeout_seconds),
+    )
+
+
+def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> None:
+    """Register the project-events handler on ``broker``."""
+
+    @broker.subscriber(
+        settings.input_topic,
+        group_id=settings.consumer_group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        decoder=_raw_body,
+        title="project-events",
+        description="ProjectCreated / ProjectDeleted, CloudEvents binary mode, key = project UUID",
+    )
+    async def on_project_event(body: bytes, message: KafkaMessage) -> None:
+        raw: Any = message.raw_message
+        record = RawRecord(
+            topic=raw.topic,
+            partition=raw.partition,
+            offset=raw.offset,
+            key=raw.key,
+            value=raw.value,
+            headers=tuple((k, bytes(v)) for k, v in (raw.headers or ())),
+        )
+        verdict = await guard.process(record)
+        if verdict is Verdict.ACK:
+            await message.ack()
+        else:
+            await message.nack()

@@ -1,0 +1,45 @@
+"""Prometheus metrics of the service, exposed on ``/metrics``.
+
+Names follow Prometheus conventions (``_total`` counters, ``_seconds`` histograms) so
+dashboards and alerts read naturally: intake outcomes, reconcile actions and their
+duration, Helm calls by verb, outbox backlog and publish lag.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS = Counter(
+    "devsessions_events_total", "Input events by type and outcome.", ["type", "outcome"]
+)
+DEAD_LETTERS = Counter(
+    "devsessions_dead_letters_total", "Records sent to the dead-letter topic.", ["code"]
+)
+ACTIONS = Counter(
+    "devsessions_reconcile_actions_total",
+    "Reconcile actions by kind and result.",
+    ["action", "result"],
+)
+ACTION_SECONDS = Histogram(
+    "devsessions_reconcile_action_seconds",
+    "Duration of reconcile actions.",
+    ["action"],
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+)
+HELM_CALLS = Counter("devsessions_helm_calls_total", "Helm CLI invocations by verb.", ["verb"])
+HELM_SECONDS = Histogram(
+    "devsessions_helm_call_seconds",
+    "Duration of Helm CLI invocations.",
+    ["verb"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+INFLIGHT = Gauge("devsessions_reconcile_inflight", "Projects being reconciled right now.")
+QUEUED = Gauge("devsessions_reconcile_queued", "Projects waiting for a reconcile worker.")
+OUTBOX_PUBLISHED = Counter(
+    "devsessions_outbox_published_total", "Outbox events published.", ["type"]
+)
+OUTBOX_LAG = Histogram(
+    "devsessions_outbox_lag_seconds",
+    "Time from outbox write to publish.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)

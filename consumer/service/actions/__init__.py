@@ -1,0 +1,1 @@
+"""Reconcile actions, one per module: provision and teardown."""

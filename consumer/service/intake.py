@@ -1,0 +1,163 @@
+"""Intake: one input record in, its intent durable in PostgreSQL (or dead-lettered).
+
+Called by the Kafka subscriber for every record, before the offset is committed. A record
+that does not decode goes to the dead-letter topic with the reason; a decoded event is
+applied in one transaction (inbox, session, outbox) by the pure ``domain.intake`` rules.
+Helm and Kubernetes are never touched here: the reconciler is woken instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import structlog
+
+import events
+from consumer.domain import intake
+from consumer.domain.model import Cause, LogPosition, SessionState
+from consumer.observability import metrics
+from consumer.ports import Clock, InboxKey, OutboxMessage, Publisher, Store
+from consumer.service.messages import MessageFactory
+
+log = structlog.get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class RawRecord:
+    """A consumed Kafka record, as the broker delivered it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+
+class Outcome(enum.StrEnum):
+    """What intake did with a record."""
+
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+    SKIPPED_INVALID = "skipped_invalid"
+
+
+class Intake:
+    """Applies input records to the store."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        publisher: Publisher,
+        clock: Clock,
+        messages: MessageFactory,
+        consumer_name: str,
+        dead_letter_topic: str,
+        lifetime: timedelta,
+        on_work: Callable[[str], None] = lambda _: None,
+        on_outbox: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store, self._publisher, self._clock = store, publisher, clock
+        self._messages, self._consumer = messages, consumer_name
+        self._dlq, self._lifetime = dead_letter_topic, lifetime
+        self._on_work, self._on_outbox = on_work, on_outbox
+
+    async def handle(self, record: RawRecord, *, dead_letter: bool = True) -> Outcome:
+        """Apply ``record``; a bad record is dead-lettered (or only counted, on replay)."""
+        try:
+            envelope = events.decode_project_event(record.key, record.value, record.headers)
+        except events.DecodeError as exc:
+            metrics.EVENTS.labels(type="invalid", outcome="dead_lettered").inc()
+            if not dead_letter:
+                return Outcome.SKIPPED_INVALID
+            await self.dead_letter(record, exc.code, exc.reason)
+            return Outcome.DEAD_LETTERED
+        outcome = await self._apply(envelope, LogPosition(record.partition, record.offset))
+        metrics.EVENTS.labels(type=envelope.type.value, outcome=outcome.value).inc()
+        return outcome
+
+    async def dead_letter(self, record: RawRecord, code: str, reason: str) -> None:
+        """Publish ``record`` unchanged to the dead-letter topic, with why, and where from."""
+        headers = [
+            *record.headers,
+            *events.dead_letter_headers(
+                code=code,
+                reason=reason,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            ),
+        ]
+        await self._publisher.send(self._dlq, record.key, record.value, headers)
+        metrics.DEAD_LETTERS.labels(code=code).inc()
+        log.warning(
+            "dead-lettered record",
+            code=code,
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+
+    async def _apply(
+        self, envelope: events.Envelope[events.ProjectEvent], position: LogPosition
+    ) -> Outcome:
+        data = envelope.data
+        cause = Cause(envelope.id, envelope.source)
+        event: intake.Created | intake.Deleted
+        if isinstance(data, events.ProjectCreated):
+            overrides = data.overrides.model_dump(exclude_defaults=True) if data.overrides else {}
+            event = intake.Created(data.project_uuid, data.project_id, data.user_id, overrides)
+        else:
+            event = intake.Deleted(data.project_uuid)
+        decided: list[intake.IntakeDecision] = []
+
+        def decide(
+            current: SessionState | None,
+        ) -> tuple[SessionState | None, Sequence[OutboxMessage], bool]:
+            now = self._clock.now()
+            decision = intake.decide(
+                current, event, cause=cause, position=position, now=now, lifetime=self._lifetime
+            )
+            decided.append(decision)
+            replies = [
+                self._reply(decision.session, reply, cause)
+                for reply in decision.replies
+                if decision.session is not None
+            ]
+            return decision.session, replies, decision.reconcile
+
+        key = InboxKey(self._consumer, envelope.source, envelope.id)
+        result = await self._store.apply_intake(key, position, data.project_uuid, decide)
+        if result.duplicate:
+            log.info(
+                "duplicate event skipped", event_id=envelope.id, project_uuid=data.project_uuid
+            )
+            return Outcome.DUPLICATE
+        reason = decided[-1].reason if decided else ""
+        log.info(
+            "event applied",
+            type=envelope.type.value,
+            event_id=envelope.id,
+            project_uuid=data.project_uuid,
+            reason=reason,
+            partition=position.partition,
+            offset=position.offset,
+        )
+        if decided and decided[-1].replies:
+            self._on_outbox()
+        if result.reconcile:
+            self._on_work(data.project_uuid)
+        return Outcome.APPLIED if result.changed else Outcome.UNCHANGED
+
+    def _reply(self, session: SessionState, reply: intake.Reply, cause: Cause) -> OutboxMessage:
+        now = self._clock.now()
+        if reply is intake.Reply.SESSION_READY:
+            return self._messages.session_ready(session, cause, now)
+        return self._messages.session_deleted(session, cause, now)

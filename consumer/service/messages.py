@@ -1,0 +1,96 @@
+"""Build the output events (as outbox messages) from session state.
+
+Every output event id derives from the input event that caused it, so a crash between
+writing and publishing, or a re-run of the same step, produces the same id again and
+downstream can recognise the duplicate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Literal
+
+import events
+from consumer.domain.model import Cause, SessionState
+from consumer.ports import OutboxMessage
+
+
+@dataclasses.dataclass(frozen=True)
+class MessageFactory:
+    """Encodes session facts as CloudEvents records for the output topic."""
+
+    source: str
+    topic: str
+
+    def session_ready(self, session: SessionState, cause: Cause, now: datetime) -> OutboxMessage:
+        """``SessionReady`` for a running session."""
+        ep = session.endpoints
+        assert ep is not None, "a running session has endpoints"
+        data = events.SessionReady(
+            project_uuid=session.project_uuid,
+            namespace=session.namespace,
+            release_name=session.release_name,
+            status="running",
+            ip_address=ep.ip_address,
+            preview_url=ep.preview_url,
+            preview_path=ep.preview_path,
+            chat_url=ep.chat_url,
+            chat_path=ep.chat_path,
+            vscode_url=ep.vscode_url,
+            vscode_path=ep.vscode_path,
+            preview_internal_url=ep.preview_internal_url,
+            chat_internal_url=ep.chat_internal_url,
+            vscode_internal_url=ep.vscode_internal_url,
+            ready_at=session.ready_at or now,
+            expires_at=session.expires_at,
+        )
+        return self._message(data, cause, "session.ready", now)
+
+    def session_deleted(self, session: SessionState, cause: Cause, now: datetime) -> OutboxMessage:
+        """``SessionDeleted`` once the namespace is gone (or was never there)."""
+        data = events.SessionDeleted(
+            project_uuid=session.project_uuid,
+            namespace=session.namespace,
+            release_name=session.release_name,
+            deleted_at=session.deleted_at or now,
+        )
+        return self._message(data, cause, "session.deleted", now)
+
+    def session_failed(
+        self,
+        session: SessionState,
+        *,
+        operation: Literal["provision", "teardown"],
+        reason: str,
+        will_retry: bool,
+        now: datetime,
+    ) -> OutboxMessage:
+        """``SessionFailed`` for one failed attempt (one id per attempt)."""
+        data = events.SessionFailed(
+            project_uuid=session.project_uuid,
+            operation=operation,
+            reason=reason[:2000],
+            will_retry=will_retry,
+            attempts=session.attempts,
+            failed_at=now,
+        )
+        kind = f"session.failed.{operation}.g{session.generation}.a{session.attempts}"
+        return self._message(data, session.cause, kind, now)
+
+    def _message(
+        self, data: events.SessionEvent, cause: Cause, kind: str, now: datetime
+    ) -> OutboxMessage:
+        envelope = events.new_envelope(
+            data, source=self.source, event_id=events.derive_event_id(cause, kind), time=now
+        )
+        record = events.to_record(envelope)
+        return OutboxMessage(
+            event_id=envelope.id,
+            project_uuid=data.project_uuid,
+            event_type=envelope.type.value,
+            topic=self.topic,
+            key=record.key,
+            value=record.value,
+            headers=record.headers,
+        )

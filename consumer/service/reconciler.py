@@ -1,0 +1,174 @@
+"""The reconcile loop for one project: claim, decide, act, record, repeat.
+
+A worker claims the project's lease in PostgreSQL (so one worker at a time, across
+replicas), asks the pure domain for the next action, runs it, and writes the outcome
+together with the event to publish. The outcome is written only while the generation it
+worked on is still current: when a newer event changed what is desired meanwhile, the
+loop decides again from the fresh row instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Literal
+
+import structlog
+
+from consumer.domain import reconcile
+from consumer.domain.backoff import RetryPolicy
+from consumer.domain.errors import ActionError, PermanentError
+from consumer.domain.model import SessionState
+from consumer.domain.reconcile import Action
+from consumer.observability import metrics
+from consumer.ports import Clock, Cluster, Helm, OutboxMessage, Store
+from consumer.service.actions.provision import ProvisionConfig, provision
+from consumer.service.actions.teardown import teardown
+from consumer.service.messages import MessageFactory
+
+log = structlog.get_logger(__name__)
+MAX_STEPS = 8  # a project whose desire keeps changing yields to others after this
+
+
+@dataclasses.dataclass(frozen=True)
+class ReconcileConfig:
+    """Timing and policy of reconciliation."""
+
+    provision: ProvisionConfig
+    namespace_timeout: float
+    lease_seconds: float
+    lifetime: timedelta
+    retry: RetryPolicy
+
+
+class Reconciler:
+    """Drives one project at a time to its desired state."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        helm: Helm,
+        cluster: Cluster,
+        clock: Clock,
+        messages: MessageFactory,
+        config: ReconcileConfig,
+        owner: str,
+        on_outbox: Callable[[], None] = lambda: None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store, self._helm, self._cluster = store, helm, cluster
+        self._clock, self._messages, self._config = clock, messages, config
+        self._owner, self._on_outbox = owner, on_outbox
+        self._rng = rng or random.Random()
+
+    async def reconcile(self, project_uuid: str) -> SessionState | None:
+        """Run actions for ``project_uuid`` until it converges, waits, or is owned elsewhere."""
+        session = await self._claim(project_uuid)
+        if session is None:
+            return None
+        try:
+            for _ in range(MAX_STEPS):
+                action = reconcile.next_action(session, self._clock.now())
+                if action in (Action.NONE, Action.WAIT):
+                    return session
+                outcome = await self._step(session, action)
+                if outcome is None:  # a newer event moved the generation: decide again
+                    fresh = await self._claim(project_uuid)
+                    if fresh is None:
+                        return None
+                    session = fresh
+                else:
+                    session = outcome
+            return session
+        finally:
+            await self._store.release(project_uuid, self._owner)
+
+    async def _claim(self, project_uuid: str) -> SessionState | None:
+        return await self._store.claim(
+            project_uuid, self._owner, self._clock.now(), self._config.lease_seconds
+        )
+
+    async def _step(self, session: SessionState, action: Action) -> SessionState | None:
+        running = reconcile.started(session, action, self._clock.now())
+        if not await self._store.save(running, owner=self._owner):
+            return None
+        log.info(
+            "reconcile action",
+            action=action.value,
+            project_uuid=session.project_uuid,
+            generation=session.generation,
+            attempt=session.attempts + 1,
+        )
+        started = time.monotonic()
+        metrics.INFLIGHT.inc()
+        try:
+            done, outbox = await self._act(running, action)
+        finally:
+            metrics.INFLIGHT.dec()
+            metrics.ACTION_SECONDS.labels(action=action.value).observe(time.monotonic() - started)
+        if not await self._store.save(done, owner=self._owner, outbox=outbox):
+            return None
+        if outbox:
+            self._on_outbox()
+        return done
+
+    async def _act(
+        self, session: SessionState, action: Action
+    ) -> tuple[SessionState, list[OutboxMessage]]:
+        operation: Literal["provision", "teardown"] = (
+            "provision" if action is Action.PROVISION else "teardown"
+        )
+        try:
+            if action is Action.PROVISION:
+                endpoints = await provision(
+                    session, helm=self._helm, cluster=self._cluster, config=self._config.provision
+                )
+                now = self._clock.now()
+                done = reconcile.provisioned(session, endpoints, now, self._config.lifetime)
+                message = self._messages.session_ready(done, done.cause, now)
+            else:
+                await teardown(
+                    session,
+                    helm=self._helm,
+                    cluster=self._cluster,
+                    timeout=self._config.namespace_timeout,
+                )
+                now = self._clock.now()
+                done = reconcile.torn_down(session, now)
+                message = self._messages.session_deleted(done, done.cause, now)
+        except ActionError as exc:
+            metrics.ACTIONS.labels(action=action.value, result="failed").inc()
+            now = self._clock.now()
+            failure = reconcile.failed(
+                session,
+                str(exc),
+                permanent=isinstance(exc, PermanentError),
+                now=now,
+                policy=self._config.retry,
+                rng=self._rng,
+            )
+            log.warning(
+                "reconcile action failed",
+                action=action.value,
+                project_uuid=session.project_uuid,
+                error=str(exc),
+                attempts=failure.attempts,
+                will_retry=failure.will_retry,
+            )
+            message = self._messages.session_failed(
+                failure.session,
+                operation=operation,
+                reason=failure.reason,
+                will_retry=failure.will_retry,
+                now=now,
+            )
+            return failure.session, [message]
+        metrics.ACTIONS.labels(action=action.value, result="succeeded").inc()
+        log.info(
+            "reconcile action succeeded", action=action.value, project_uuid=session.project_uuid
+        )
+        return done, [message]

@@ -1,0 +1,88 @@
+"""Replay: converge PostgreSQL and the cluster to the input log's final state.
+
+Two phases, so the cluster never sees a transient state of the log (a create that a
+later delete cancels is never installed):
+1. read the whole input topic and apply every event to the store (inbox and per-project
+   high-water marks make already-applied events no-ops: a replay onto a complete database
+   changes nothing and calls Helm zero times);
+2. reconcile every session that is not converged (on an empty database this adopts the
+   releases that already exist, instead of reinstalling them), then flush the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+
+from consumer.ports import Store
+from consumer.service.intake import Intake, Outcome, RawRecord
+from consumer.service.relay import OutboxRelay
+from consumer.service.scheduler import Resync
+from consumer.service.workers import KeyedWorkers
+
+
+@dataclasses.dataclass
+class ReplayReport:
+    """What a replay did."""
+
+    records: int = 0
+    outcomes: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    reconciled: int = 0
+    unconverged: list[str] = dataclasses.field(default_factory=list)
+    published: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """Callbacks for a progress display."""
+
+    total: Callable[[str, int], None] = lambda _phase, _n: None
+    advance: Callable[[str, int], None] = lambda _phase, _n: None
+
+
+async def replay(
+    log: AsyncIterator[RawRecord],
+    *,
+    intake: Intake,
+    store: Store,
+    workers: KeyedWorkers,
+    resync: Resync,
+    relay: OutboxRelay,
+    timeout: float,
+    progress: Progress = Progress(),
+) -> ReplayReport:
+    """Run both phases; ``workers`` must not be started yet (phase 1 only queues)."""
+    report = ReplayReport()
+    async for record in log:
+        outcome = await intake.handle(record, dead_letter=False)
+        report.records += 1
+        report.outcomes[outcome.value] += 1
+        progress.advance("read", 1)
+    unconverged = [
+        s.project_uuid for s in await store.list_sessions(limit=1_000_000) if not s.converged
+    ]
+    progress.total("reconcile", len(unconverged))
+    report.reconciled = len(unconverged)
+    workers.start()
+    deadline = time.monotonic() + timeout
+    while unconverged and time.monotonic() < deadline:
+        await resync.once()
+        await workers.wait_idle()
+        still = [
+            s.project_uuid for s in await store.list_sessions(limit=1_000_000) if not s.converged
+        ]
+        progress.advance("reconcile", len(unconverged) - len(still))
+        unconverged = still
+        if unconverged:
+            await asyncio.sleep(1.0)
+    report.unconverged = unconverged
+    report.published = await relay.flush()
+    return report
+
+
+def outcome_names() -> list[str]:
+    """Every outcome, for a stable report layout."""
+    return [o.value for o in Outcome]
