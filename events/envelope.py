@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from events.models import (
     AnyEvent,
@@ -67,6 +67,12 @@ class Envelope(BaseModel, Generic[E]):
     time: AwareDatetime
     subject: str | None = Field(default=None, min_length=1, max_length=256)
     data: E
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, moment: datetime) -> datetime:
+        # RFC 3339 offsets have minute resolution; UTC keeps the instant exact on the wire.
+        return moment.astimezone(UTC)
 
     @model_validator(mode="after")
     def _type_matches_data(self) -> Envelope[E]:

@@ -52,14 +52,25 @@ class DecodeError(ValueError):
 def quote(value: str | bytes, limit: int = MAX_QUOTED_CHARS) -> str:
     """A clipped, printable, single-quoted rendering of untrusted input."""
     text = value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
-    clipped = text[:limit]
-    escaped = clipped.encode("unicode_escape").decode("ascii").replace("'", "\\'")
+    escaped = "".join(_escape(ch) for ch in text[:limit])
     suffix = "..." if len(text) > limit else ""
     return f"'{escaped}{suffix}'"
 
 
+def _escape(char: str) -> str:
+    if char == "'":
+        return "\\'"
+    if char.isascii() and char.isprintable():
+        return char
+    return char.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
 def describe_validation(error: ValidationError, prefix: str = "data") -> str:
-    """``"data.project_uuid: must be a canonical lowercase UUID"``, first errors first."""
+    """``"data.project_uuid: must be a canonical lowercase UUID"``, first errors first.
+
+    ``prefix`` names the root of the locations (``"data"`` for a record value, ``""``
+    for a model built from CLI arguments).
+    """
     parts = [_describe(detail, prefix) for detail in error.errors(include_input=False)]
     more = f" (and {len(parts) - 3} more)" if len(parts) > 3 else ""
     return "; ".join(parts[:3]) + more
@@ -77,10 +88,10 @@ def _location(loc: Sequence[int | str], prefix: str) -> str:
         elif part == "[key]":
             path += " (key)"
         elif part.isidentifier() and len(part) <= 64:
-            path += f".{part}"
+            path += f".{part}" if path else part
         else:
             path += f"[{quote(part, 40)}]"
-    return path
+    return path or "value"
 
 
 def _one_line(text: str) -> str:

@@ -39,6 +39,20 @@ MAX_CPU_MILLICORES = 2000
 MAX_MEMORY_BYTES = 4 * 1024**3
 RESERVED_ENV_PREFIX = "DEVSESSIONS_"
 MAX_ENV_ENTRIES = 32
+# The JSON Schema of the env map's keys: the same rules as EnvName (pydantic would only
+# emit patternProperties, which lets non-matching keys through), reserved prefix included.
+ENV_JSON_SCHEMA: dict[str, Any] = {
+    "additionalProperties": False,
+    "propertyNames": {
+        "minLength": 1,
+        "maxLength": 128,
+        "pattern": ENV_NAME_PATTERN,
+        "not": {
+            "pattern": "^"
+            + "".join(f"[{c}{c.lower()}]" if c.isalpha() else c for c in RESERVED_ENV_PREFIX)
+        },
+    },
+}
 _MEMORY_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
 
 
@@ -103,8 +117,7 @@ def _schema(**schema: Any) -> WithJsonSchema:
 
 ProjectUUID = Annotated[
     str,
-    StringConstraints(max_length=36),
-    AfterValidator(_check_uuid),
+    AfterValidator(_check_uuid),  # anchored fixed-width regex: fails fast on any length
     _schema(
         pattern=UUID_PATTERN,
         minLength=36,

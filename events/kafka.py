@@ -77,11 +77,11 @@ def to_record(envelope: Envelope[Any]) -> KafkaRecord:
     if envelope.subject is not None:
         headers.append(("ce_subject", envelope.subject))
     headers.append((CONTENT_TYPE_HEADER, CONTENT_TYPE))
-    return KafkaRecord(
-        key=envelope.project_uuid.encode("utf-8"),
-        value=value,
-        headers=tuple((name, text.encode("utf-8")) for name, text in headers),
-    )
+    try:
+        encoded = tuple((name, text.encode("utf-8")) for name, text in headers)
+    except UnicodeEncodeError:
+        raise EncodeError("an attribute is not encodable as UTF-8") from None
+    return KafkaRecord(key=envelope.project_uuid.encode("utf-8"), value=value, headers=encoded)
 
 
 def from_record(

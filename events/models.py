@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.fields import (
+    ENV_JSON_SCHEMA,
     MAX_ENV_ENTRIES,
     CpuQuantity,
     DnsLabel,
@@ -75,7 +76,9 @@ class ChartOverrides(BaseModel):
     vscode_image: ImageRef | None = None
     cpu_request: CpuQuantity | None = None
     memory_request: MemoryQuantity | None = None
-    env: dict[EnvName, EnvValue] = Field(default_factory=dict, max_length=MAX_ENV_ENTRIES)
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict, max_length=MAX_ENV_ENTRIES, json_schema_extra=ENV_JSON_SCHEMA
+    )
 
 
 class ProjectCreated(_InputEvent):

@@ -46,21 +46,32 @@ class EventPublisher:
     ) -> None:
         self.topic = topic
         self.source = source
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            enable_idempotence=True,
-            acks="all",
-            request_timeout_ms=request_timeout_ms,
-        )
+        self._options: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "client_id": client_id,
+            "enable_idempotence": True,
+            "acks": "all",
+            "request_timeout_ms": request_timeout_ms,
+        }
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         """Connect to the cluster (raises ``aiokafka.errors.KafkaConnectionError``)."""
-        await self._producer.start()
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(**self._options)  # needs the running loop: built here
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
 
     async def stop(self) -> None:
         """Flush pending records and close the connections."""
-        await self._producer.stop()
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
 
     async def __aenter__(self) -> EventPublisher:
         await self.start()
@@ -88,6 +99,9 @@ class EventPublisher:
 
     async def send_envelope(self, envelope: Envelope[Any]) -> Delivery:
         """Publish an envelope built by the caller (e.g. with a derived event id)."""
+        if self._producer is None:
+            msg = "EventPublisher is not started (use 'async with' or await start())"
+            raise RuntimeError(msg)
         record = to_record(envelope)
         metadata = await self._producer.send_and_wait(
             self.topic, value=record.value, key=record.key, headers=list(record.headers)
