@@ -1,0 +1,107 @@
+"""An in-memory world: the real intake, reconciler and relay over fakes of the ports."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import random
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+import events
+from consumer.domain.backoff import RetryPolicy
+from consumer.service.actions.provision import ProvisionConfig
+from consumer.service.intake import Intake, RawRecord
+from consumer.service.messages import MessageFactory
+from consumer.service.reconciler import ReconcileConfig, Reconciler
+from consumer.service.relay import OutboxRelay
+from tests.fakes import FakeClock, FakeCluster, FakeHelm, FakePublisher, FakeStore
+
+INPUT, OUTPUT, DLQ = "in", "out", "dlq"
+
+
+@dataclasses.dataclass
+class World:
+    store: FakeStore
+    helm: FakeHelm
+    cluster: FakeCluster
+    clock: FakeClock
+    publisher: FakePublisher
+    intake: Intake
+    reconciler: Reconciler
+    relay: OutboxRelay
+    woken: list[str]
+    offsets: itertools.count[int]
+
+    def record(self, data: events.ProjectEvent, *, event_id: str | None = None,
+               offset: int | None = None, partition: int = 0) -> RawRecord:
+        env = events.new_envelope(data, source="urn:test:upstream", event_id=event_id,
+                                  time=self.clock.now())
+        rec = events.to_record(env)
+        return RawRecord(INPUT, partition, next(self.offsets) if offset is None else offset,
+                         rec.key, rec.value, rec.headers)
+
+    def created(self, project: str, **kw: object) -> events.ProjectCreated:
+        return events.ProjectCreated(project_uuid=project, project_id=kw.get("project_id", 1),  # type: ignore[arg-type]
+                                     user_id=2, created_at=self.clock.now(),
+                                     overrides=kw.get("overrides"))  # type: ignore[arg-type]
+
+    def deleted(self, project: str) -> events.ProjectDeleted:
+        return events.ProjectDeleted(project_uuid=project, deleted_at=self.clock.now())
+
+    async def settle(self) -> None:
+        """Reconcile every woken project until nothing is due (what the workers do)."""
+        for _ in range(20):
+            due = set(self.woken) | set(await self.store.due(self.clock.now()))
+            self.woken.clear()
+            if not due:
+                return
+            for project in sorted(due):
+                await self.reconciler.reconcile(project)
+
+    def published(self, project: str | None = None) -> list[events.Envelope[events.AnyEvent]]:
+        return [events.from_record(r.message.key, r.message.value, r.message.headers)
+                for r in self.store.outbox
+                if project is None or r.message.project_uuid == project]
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
+
+
+@pytest.fixture
+def world_factory() -> Callable[[], World]:
+    return make_world
+
+
+def make_world() -> World:
+    store, helm, clock, publisher = FakeStore(), FakeHelm(), FakeClock(), FakePublisher()
+    cluster = FakeCluster(helm)
+    messages = MessageFactory(source="urn:test:provisioner", topic=OUTPUT)
+    woken: list[str] = []
+    lifetime = timedelta(days=365)
+    intake = Intake(store=store, publisher=publisher, clock=clock, messages=messages,
+                    consumer_name="group", dead_letter_topic=DLQ, lifetime=lifetime,
+                    on_work=woken.append)
+    config = ReconcileConfig(
+        provision=ProvisionConfig(url_template="https://{project_uuid}.dev.example.com{path}",
+                                  ready_timeout=5),
+        namespace_timeout=5, lease_seconds=60, lifetime=lifetime,
+        retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=4),
+    )
+    reconciler = Reconciler(store=store, helm=helm, cluster=cluster, clock=clock,
+                            messages=messages, config=config, owner="test",
+                            rng=random.Random(7))
+    relay = OutboxRelay(store=store, publisher=publisher, clock=clock, batch_size=10,
+                        poll_seconds=0.01)
+    return World(store, helm, cluster, clock, publisher, intake, reconciler, relay, woken,
+                 itertools.count())
+
+
+@pytest.fixture
+def project() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,215 @@
+"""Intake + reconciler + relay end to end over fakes: the product's rules, fast."""
+
+from __future__ import annotations
+
+import events
+from consumer.domain.errors import PermanentError, TransientError
+from consumer.domain.model import Desired, Status
+from consumer.service.intake import Outcome, RawRecord
+from tests.unit.conftest import DLQ, World
+
+
+async def test_create_provisions_once_and_publishes_ready(world: World, project: str) -> None:
+    assert await world.intake.handle(world.record(world.created(project))) is Outcome.APPLIED
+    assert world.woken == [project]
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.RUNNING
+    assert [c[0] for c in world.helm.mutating_calls()] == ["upgrade"]
+    assert world.cluster.namespaces[project]["devsessions.io/project-uuid"] == project
+    [ready] = world.published(project)
+    assert isinstance(ready.data, events.SessionReady)
+    assert ready.data.preview_url == f"https://{project}.dev.example.com/preview"
+    assert ready.data.vscode_path == "/vscode" and ready.data.ip_address == "10.96.0.10"
+    assert ready.data.chat_internal_url == f"http://chat.{project}.svc.cluster.local:3001/chat"
+    values = world.helm.releases[(project, f"dev-session-{project}")].values
+    assert values["project"] == {"uuid": project, "id": 1}
+    assert values["ingress"] == {"host": f"{project}.dev.example.com"}
+
+
+async def test_same_event_twice_is_a_duplicate(world: World, project: str) -> None:
+    record = world.record(world.created(project), event_id="same-id")
+    await world.intake.handle(record)
+    await world.settle()
+    again = RawRecord(record.topic, record.partition, record.offset + 10, record.key,
+                      record.value, record.headers)
+    assert await world.intake.handle(again) is Outcome.DUPLICATE
+    await world.settle()
+    assert len(world.helm.mutating_calls()) == 1
+    assert len(world.published(project)) == 1
+
+
+async def test_created_twice_with_different_ids_republishes_without_helm(
+    world: World, project: str
+) -> None:
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    calls = len(world.helm.calls)
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    assert len(world.helm.calls) == calls, "a live project must not touch Helm"
+    first, second = world.published(project)
+    assert isinstance(second.data, events.SessionReady) and first.id != second.id
+
+
+async def test_delete_tears_down_and_reports_after_namespace_gone(
+    world: World, project: str
+) -> None:
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    await world.intake.handle(world.record(world.deleted(project)))
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.DELETED
+    assert project not in world.cluster.namespaces and not world.helm.releases
+    assert isinstance(world.published(project)[-1].data, events.SessionDeleted)
+
+
+async def test_delete_of_unknown_project_only_publishes(world: World, project: str) -> None:
+    await world.intake.handle(world.record(world.deleted(project)))
+    await world.settle()
+    assert world.helm.calls == []
+    assert [type(e.data) for e in world.published(project)] == [events.SessionDeleted]
+
+
+async def test_replay_of_applied_log_makes_zero_helm_calls(world: World, project: str) -> None:
+    log = [world.record(world.created(project)), world.record(world.deleted(project)),
+           world.record(world.created(project))]
+    for r in log:
+        await world.intake.handle(r)
+        await world.settle()
+    before_calls, before = len(world.helm.calls), await world.store.get(project)
+    for r in log:
+        assert await world.intake.handle(r) is Outcome.DUPLICATE
+    world.store.inbox.clear()  # even without the inbox, the high-water mark holds
+    for r in log:
+        assert await world.intake.handle(r) is Outcome.UNCHANGED
+    await world.settle()
+    assert len(world.helm.calls) == before_calls
+    assert await world.store.get(project) == before
+
+
+async def test_replay_into_empty_store_adopts_existing_release(
+    world: World, project: str
+) -> None:
+    log = [world.record(world.created(project))]
+    await world.intake.handle(log[0])
+    await world.settle()
+    from tests.fakes import FakeStore
+
+    world.store.__init__()  # type: ignore[misc]  # an empty database, same cluster
+    assert isinstance(world.store, FakeStore) and not world.store.rows
+    await world.intake.handle(log[0])
+    await world.settle()
+    assert [c[0] for c in world.helm.mutating_calls()] == ["upgrade"], "no reinstall"
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.RUNNING
+
+
+async def test_transient_failure_retries_with_backoff_then_succeeds(
+    world: World, project: str
+) -> None:
+    world.helm.fail_next = [TransientError("helm status", "connection refused")]
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.PENDING and session.attempts == 1
+    assert session.next_attempt_at is not None and session.next_attempt_at > world.clock.now()
+    [failed] = world.published(project)
+    assert isinstance(failed.data, events.SessionFailed)
+    assert failed.data.will_retry and failed.data.attempts == 1
+    assert "helm status" in failed.data.reason
+    world.clock.advance(60)
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.RUNNING and session.attempts == 0
+
+
+async def test_attempts_exhausted_fail_and_a_new_create_revives(
+    world: World, project: str
+) -> None:
+    world.cluster.never_ready.add(project)
+    await world.intake.handle(world.record(world.created(project)))
+    for _ in range(5):
+        await world.settle()
+        world.clock.advance(60)
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.FAILED and session.attempts == 3
+    last = world.published(project)[-1].data
+    assert isinstance(last, events.SessionFailed) and not last.will_retry
+    world.cluster.never_ready.clear()
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.RUNNING
+
+
+async def test_permanent_failure_fails_at_once(world: World, project: str) -> None:
+    async def refuse(*args: object) -> None:
+        raise PermanentError("helm upgrade --install", "values don't meet the schema")
+
+    world.helm.upgrade_install = refuse  # type: ignore[method-assign]
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.FAILED and session.attempts == 1
+    last = world.published(project)[-1].data
+    assert isinstance(last, events.SessionFailed) and not last.will_retry
+    assert "schema" in last.reason
+
+
+async def test_delete_arriving_mid_provision_wins(world: World, project: str) -> None:
+    await world.intake.handle(world.record(world.created(project)))
+    real_wait = world.cluster.wait_deployment_available
+
+    async def delete_meanwhile(namespace: str, release: str, timeout: float) -> None:
+        await world.intake.handle(world.record(world.deleted(project)))
+        await real_wait(namespace, release, timeout)
+
+    world.cluster.wait_deployment_available = delete_meanwhile  # type: ignore[method-assign]
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.desired is Desired.ABSENT
+    assert session.status is Status.DELETED
+    assert not world.helm.releases and project not in world.cluster.namespaces
+    types = [type(e.data) for e in world.published(project)]
+    assert events.SessionReady not in types and types[-1] is events.SessionDeleted
+
+
+async def test_interrupted_install_is_recovered(world: World, project: str) -> None:
+    await world.intake.handle(world.record(world.created(project)))
+    release = f"dev-session-{project}"
+    from tests.fakes import _Release
+
+    world.cluster.namespaces[project] = {}
+    world.helm.releases[(project, release)] = _Release({}, status="pending-install")
+    await world.settle()
+    verbs = [c[0] for c in world.helm.mutating_calls()]
+    assert verbs == ["uninstall", "upgrade"]
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.RUNNING
+
+
+async def test_malformed_record_goes_to_dead_letter_and_neighbours_apply(
+    world: World, project: str
+) -> None:
+    good = world.record(world.created(project))
+    bad = RawRecord("in", 0, 99, b"not-a-uuid", b"{not json", (("ce_specversion", b"1.0"),))
+    assert await world.intake.handle(bad) is Outcome.DEAD_LETTERED
+    assert await world.intake.handle(good) is Outcome.APPLIED
+    [(topic, key, value, headers)] = world.publisher.sent
+    assert (topic, key, value) == (DLQ, b"not-a-uuid", b"{not json")
+    names = dict(headers)
+    assert names[events.DLQ_SOURCE_OFFSET_HEADER] == b"99"
+    assert names[events.DLQ_REASON_HEADER] and names[events.DLQ_CODE_HEADER]
+
+
+async def test_relay_publishes_in_order_once(world: World, project: str) -> None:
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    await world.intake.handle(world.record(world.deleted(project)))
+    await world.settle()
+    assert await world.relay.flush() == 2
+    assert await world.relay.flush() == 0
+    sent = [events.from_record(k, v, h) for _, k, v, h in world.publisher.sent]
+    assert [type(e.data) for e in sent] == [events.SessionReady, events.SessionDeleted]
