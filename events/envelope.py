@@ -13,7 +13,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -111,8 +111,19 @@ def new_envelope(
     )
 
 
-def derive_event_id(cause: Envelope[Any], kind: str) -> str:
-    """Deterministic id of the event of ``kind`` caused by ``cause``.
+class EventIdentity(Protocol):
+    """What identifies an event: an ``Envelope``, or a stored (id, source) of one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+def derive_event_id(cause: EventIdentity, kind: str) -> str:
+    """Deterministic id of the event of ``kind`` caused by ``cause`` (an envelope, or
+    anything else with its ``id`` and ``source``, e.g. a row remembering them).
 
     uuid5 over the JSON array ``[cause.source, cause.id, kind]`` (JSON, so no choice of
     separator can make two different triples collide).

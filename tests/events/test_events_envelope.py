@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -103,3 +104,22 @@ def test_derived_ids_cannot_collide_by_moving_a_separator(created: ProjectCreate
     first = new_envelope(created, source="urn:a\nb", event_id="c")
     second = new_envelope(created, source="urn:a", event_id="b\nc")
     assert derive_event_id(first, "k") != derive_event_id(second, "k")
+
+
+@dataclass(frozen=True)
+class _StoredCause:
+    id: str
+    source: str
+
+
+def test_derived_ids_need_only_the_causes_id_and_source(created: ProjectCreated) -> None:
+    cause = new_envelope(created, source="urn:upstream", event_id="evt-7")
+    stored = _StoredCause(id="evt-7", source="urn:upstream")
+    assert derive_event_id(stored, "session.ready") == derive_event_id(cause, "session.ready")
+
+
+def test_envelope_time_is_kept_in_utc(deleted: ProjectDeleted) -> None:
+    local = datetime(2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    envelope = new_envelope(deleted, source="urn:test", time=local)
+    assert envelope.time == local
+    assert envelope.time.utcoffset() == timedelta(0)
