@@ -109,8 +109,16 @@ class FakeStore:
         if row is None or row.state.generation != session.generation or row.lease_owner != owner:
             return False
         reconciler_fields = {
-            "status", "observed_generation", "endpoints", "ready_at", "deleted_at", "expires_at",
-            "attempts", "last_error", "next_attempt_at", "updated_at",
+            "status",
+            "observed_generation",
+            "endpoints",
+            "ready_at",
+            "deleted_at",
+            "expires_at",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "updated_at",
         }
         row.state = dataclasses.replace(
             row.state, **{f: getattr(session, f) for f in reconciler_fields}
@@ -130,7 +138,10 @@ class FakeStore:
         for uuid, row in self.rows.items():
             s = row.state
             working = s.observed_generation < s.generation or s.status in (
-                Status.PENDING, Status.PROVISIONING, Status.DELETING)
+                Status.PENDING,
+                Status.PROVISIONING,
+                Status.DELETING,
+            )
             if not working or s.status is Status.FAILED:
                 continue
             if s.next_attempt_at is not None and s.next_attempt_at > now:
@@ -159,8 +170,11 @@ class FakeStore:
                 known.add(m.event_id)
 
     def outbox_types(self, project_uuid: str | None = None) -> list[str]:
-        return [r.message.event_type for r in self.outbox
-                if project_uuid is None or r.message.project_uuid == project_uuid]
+        return [
+            r.message.event_type
+            for r in self.outbox
+            if project_uuid is None or r.message.project_uuid == project_uuid
+        ]
 
 
 @dataclasses.dataclass
@@ -198,7 +212,9 @@ class FakeHelm:
     async def upgrade_install(self, release: str, namespace: str, values: dict[str, Any]) -> None:
         self._call("upgrade", release)
         old = self.releases.get((namespace, release))
-        self.releases[(namespace, release)] = _Release(values, revision=(old.revision + 1 if old else 1))
+        self.releases[(namespace, release)] = _Release(
+            values, revision=(old.revision + 1 if old else 1)
+        )
 
     async def rollback(self, release: str, namespace: str) -> None:
         self._call("rollback", release)
@@ -253,8 +269,13 @@ class FakePublisher:
     def __init__(self) -> None:
         self.sent: list[Record] = []
 
-    async def send(self, topic: str, key: bytes | None, value: bytes | None,
-                   headers: Sequence[tuple[str, bytes]]) -> None:
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+    ) -> None:
         self.sent.append((topic, key, value, list(headers)))
 
     async def send_many(self, records: Sequence[Record]) -> None:

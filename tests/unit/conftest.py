@@ -36,18 +36,35 @@ class World:
     woken: list[str]
     offsets: itertools.count[int]
 
-    def record(self, data: events.ProjectEvent, *, event_id: str | None = None,
-               offset: int | None = None, partition: int = 0) -> RawRecord:
-        env = events.new_envelope(data, source="urn:test:upstream", event_id=event_id,
-                                  time=self.clock.now())
+    def record(
+        self,
+        data: events.ProjectEvent,
+        *,
+        event_id: str | None = None,
+        offset: int | None = None,
+        partition: int = 0,
+    ) -> RawRecord:
+        env = events.new_envelope(
+            data, source="urn:test:upstream", event_id=event_id, time=self.clock.now()
+        )
         rec = events.to_record(env)
-        return RawRecord(INPUT, partition, next(self.offsets) if offset is None else offset,
-                         rec.key, rec.value, rec.headers)
+        return RawRecord(
+            INPUT,
+            partition,
+            next(self.offsets) if offset is None else offset,
+            rec.key,
+            rec.value,
+            rec.headers,
+        )
 
     def created(self, project: str, **kw: object) -> events.ProjectCreated:
-        return events.ProjectCreated(project_uuid=project, project_id=kw.get("project_id", 1),  # type: ignore[arg-type]
-                                     user_id=2, created_at=self.clock.now(),
-                                     overrides=kw.get("overrides"))  # type: ignore[arg-type]
+        return events.ProjectCreated(
+            project_uuid=project,
+            project_id=kw.get("project_id", 1),
+            user_id=2,
+            created_at=self.clock.now(),
+            overrides=kw.get("overrides"),
+        )
 
     def deleted(self, project: str) -> events.ProjectDeleted:
         return events.ProjectDeleted(project_uuid=project, deleted_at=self.clock.now())
@@ -63,9 +80,11 @@ class World:
                 await self.reconciler.reconcile(project)
 
     def published(self, project: str | None = None) -> list[events.Envelope[events.AnyEvent]]:
-        return [events.from_record(r.message.key, r.message.value, r.message.headers)
-                for r in self.store.outbox
-                if project is None or r.message.project_uuid == project]
+        return [
+            events.from_record(r.message.key, r.message.value, r.message.headers)
+            for r in self.store.outbox
+            if project is None or r.message.project_uuid == project
+        ]
 
 
 @pytest.fixture
@@ -84,22 +103,41 @@ def make_world() -> World:
     messages = MessageFactory(source="urn:test:provisioner", topic=OUTPUT)
     woken: list[str] = []
     lifetime = timedelta(days=365)
-    intake = Intake(store=store, publisher=publisher, clock=clock, messages=messages,
-                    consumer_name="group", dead_letter_topic=DLQ, lifetime=lifetime,
-                    on_work=woken.append)
+    intake = Intake(
+        store=store,
+        publisher=publisher,
+        clock=clock,
+        messages=messages,
+        consumer_name="group",
+        dead_letter_topic=DLQ,
+        lifetime=lifetime,
+        on_work=woken.append,
+    )
     config = ReconcileConfig(
-        provision=ProvisionConfig(url_template="https://{project_uuid}.dev.example.com{path}",
-                                  ready_timeout=5),
-        namespace_timeout=5, lease_seconds=60, lifetime=lifetime,
+        provision=ProvisionConfig(
+            url_template="https://{project_uuid}.dev.example.com{path}", ready_timeout=5
+        ),
+        namespace_timeout=5,
+        lease_seconds=60,
+        lifetime=lifetime,
         retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=4),
     )
-    reconciler = Reconciler(store=store, helm=helm, cluster=cluster, clock=clock,
-                            messages=messages, config=config, owner="test",
-                            rng=random.Random(7))
-    relay = OutboxRelay(store=store, publisher=publisher, clock=clock, batch_size=10,
-                        poll_seconds=0.01)
-    return World(store, helm, cluster, clock, publisher, intake, reconciler, relay, woken,
-                 itertools.count())
+    reconciler = Reconciler(
+        store=store,
+        helm=helm,
+        cluster=cluster,
+        clock=clock,
+        messages=messages,
+        config=config,
+        owner="test",
+        rng=random.Random(7),
+    )
+    relay = OutboxRelay(
+        store=store, publisher=publisher, clock=clock, batch_size=10, poll_seconds=0.01
+    )
+    return World(
+        store, helm, cluster, clock, publisher, intake, reconciler, relay, woken, itertools.count()
+    )
 
 
 @pytest.fixture

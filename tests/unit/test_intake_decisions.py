@@ -17,16 +17,25 @@ def created(project_id: int = 1, overrides: dict[str, object] | None = None) -> 
     return intake.Created(P, project_id, 7, dict(overrides or {}))
 
 
-def decide(current, event, offset, *, partition=0):  # type: ignore[no-untyped-def]
-    return intake.decide(current, event, cause=Cause(f"e{offset}", "src"),
-                         position=LogPosition(partition, offset), now=NOW, lifetime=YEAR)
+def decide(current, event, offset, *, partition=0):
+    return intake.decide(
+        current,
+        event,
+        cause=Cause(f"e{offset}", "src"),
+        position=LogPosition(partition, offset),
+        now=NOW,
+        lifetime=YEAR,
+    )
 
 
 def test_first_create_wants_the_project_and_wakes_the_reconciler() -> None:
     d = decide(None, created(), 5)
     assert d.session is not None and d.reconcile
     assert (d.session.desired, d.session.status, d.session.generation) == (
-        Desired.PRESENT, Status.PENDING, 1)
+        Desired.PRESENT,
+        Status.PENDING,
+        1,
+    )
     assert d.session.high_water == LogPosition(0, 5)
     assert d.session.namespace == P and d.session.release_name == f"dev-session-{P}"
     assert d.session.cause == Cause("e5", "src")
@@ -47,15 +56,18 @@ def test_older_create_after_delete_never_resurrects() -> None:
 
 
 def test_later_create_after_delete_provisions_again() -> None:
-    gone = dataclasses.replace(decide(None, intake.Deleted(P), 1).session, status=Status.DELETED)  # type: ignore[arg-type]
+    gone = dataclasses.replace(decide(None, intake.Deleted(P), 1).session, status=Status.DELETED)
     again = decide(gone, created(), 9)
     assert again.session is not None and again.session.desired is Desired.PRESENT
     assert again.reconcile and again.session.generation == gone.generation + 1
 
 
 def test_create_for_running_project_republishes_ready_without_reconcile() -> None:
-    live = dataclasses.replace(decide(None, created(), 1).session, status=Status.RUNNING,  # type: ignore[arg-type]
-                               observed_generation=1)
+    live = dataclasses.replace(
+        decide(None, created(), 1).session,
+        status=Status.RUNNING,
+        observed_generation=1,
+    )
     d = decide(live, created(), 2)
     assert d.replies == (intake.Reply.SESSION_READY,) and not d.reconcile
     assert d.session is not None and d.session.generation == live.generation
@@ -63,8 +75,11 @@ def test_create_for_running_project_republishes_ready_without_reconcile() -> Non
 
 
 def test_create_with_changed_overrides_upgrades() -> None:
-    live = dataclasses.replace(decide(None, created(), 1).session, status=Status.RUNNING,  # type: ignore[arg-type]
-                               observed_generation=1)
+    live = dataclasses.replace(
+        decide(None, created(), 1).session,
+        status=Status.RUNNING,
+        observed_generation=1,
+    )
     d = decide(live, created(overrides={"cpu_request": "500m"}), 2)
     assert d.reconcile and d.session is not None
     assert d.session.generation == 2 and d.session.overrides == {"cpu_request": "500m"}
@@ -85,8 +100,12 @@ def test_delete_while_deleting_neither_replies_nor_reconciles_again() -> None:
 
 
 def test_failed_session_is_revived_by_a_new_create() -> None:
-    failed = dataclasses.replace(decide(None, created(), 1).session, status=Status.FAILED,  # type: ignore[arg-type]
-                                 observed_generation=1, attempts=5)
+    failed = dataclasses.replace(
+        decide(None, created(), 1).session,
+        status=Status.FAILED,
+        observed_generation=1,
+        attempts=5,
+    )
     d = decide(failed, created(), 2)
     assert d.reconcile and d.session is not None and d.session.attempts == 0
     assert d.session.status is Status.PENDING

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,13 +14,18 @@ from consumer.domain.model import Desired, Status
 from tests.unit.conftest import World
 
 PROJECTS = [str(uuid.UUID(int=i + 1)) for i in range(3)]
-step = st.tuples(st.sampled_from(range(len(PROJECTS))), st.sampled_from(["create", "delete"]),
-                 st.booleans())
+step = st.tuples(
+    st.sampled_from(range(len(PROJECTS))), st.sampled_from(["create", "delete"]), st.booleans()
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(step, min_size=1, max_size=25), st.booleans())
-def test_interleavings_converge_to_last_event(world_factory, steps, settle_each) -> None:  # type: ignore[no-untyped-def]
+def test_interleavings_converge_to_last_event(
+    world_factory: Callable[[], World], steps: list[tuple[int, str, bool]], settle_each: bool
+) -> None:
     world: World = world_factory()
     asyncio.run(_run(world, steps, settle_each))
 

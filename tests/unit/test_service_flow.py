@@ -31,8 +31,9 @@ async def test_same_event_twice_is_a_duplicate(world: World, project: str) -> No
     record = world.record(world.created(project), event_id="same-id")
     await world.intake.handle(record)
     await world.settle()
-    again = RawRecord(record.topic, record.partition, record.offset + 10, record.key,
-                      record.value, record.headers)
+    again = RawRecord(
+        record.topic, record.partition, record.offset + 10, record.key, record.value, record.headers
+    )
     assert await world.intake.handle(again) is Outcome.DUPLICATE
     await world.settle()
     assert len(world.helm.mutating_calls()) == 1
@@ -73,8 +74,11 @@ async def test_delete_of_unknown_project_only_publishes(world: World, project: s
 
 
 async def test_replay_of_applied_log_makes_zero_helm_calls(world: World, project: str) -> None:
-    log = [world.record(world.created(project)), world.record(world.deleted(project)),
-           world.record(world.created(project))]
+    log = [
+        world.record(world.created(project)),
+        world.record(world.deleted(project)),
+        world.record(world.created(project)),
+    ]
     for r in log:
         await world.intake.handle(r)
         await world.settle()
@@ -89,15 +93,13 @@ async def test_replay_of_applied_log_makes_zero_helm_calls(world: World, project
     assert await world.store.get(project) == before
 
 
-async def test_replay_into_empty_store_adopts_existing_release(
-    world: World, project: str
-) -> None:
+async def test_replay_into_empty_store_adopts_existing_release(world: World, project: str) -> None:
     log = [world.record(world.created(project))]
     await world.intake.handle(log[0])
     await world.settle()
     from tests.fakes import FakeStore
 
-    world.store.__init__()  # type: ignore[misc]  # an empty database, same cluster
+    world.store.__init__()  # an empty database, same cluster
     assert isinstance(world.store, FakeStore) and not world.store.rows
     await world.intake.handle(log[0])
     await world.settle()
@@ -125,9 +127,7 @@ async def test_transient_failure_retries_with_backoff_then_succeeds(
     assert session is not None and session.status is Status.RUNNING and session.attempts == 0
 
 
-async def test_attempts_exhausted_fail_and_a_new_create_revives(
-    world: World, project: str
-) -> None:
+async def test_attempts_exhausted_fail_and_a_new_create_revives(world: World, project: str) -> None:
     world.cluster.never_ready.add(project)
     await world.intake.handle(world.record(world.created(project)))
     for _ in range(5):
@@ -148,7 +148,7 @@ async def test_permanent_failure_fails_at_once(world: World, project: str) -> No
     async def refuse(*args: object) -> None:
         raise PermanentError("helm upgrade --install", "values don't meet the schema")
 
-    world.helm.upgrade_install = refuse  # type: ignore[method-assign]
+    world.helm.upgrade_install = refuse
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
     session = await world.store.get(project)
@@ -166,7 +166,7 @@ async def test_delete_arriving_mid_provision_wins(world: World, project: str) ->
         await world.intake.handle(world.record(world.deleted(project)))
         await real_wait(namespace, release, timeout)
 
-    world.cluster.wait_deployment_available = delete_meanwhile  # type: ignore[method-assign]
+    world.cluster.wait_deployment_available = delete_meanwhile
     await world.settle()
     session = await world.store.get(project)
     assert session is not None and session.desired is Desired.ABSENT
