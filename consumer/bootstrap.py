@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import os
 import socket
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consumer.adapters.db.engine import make_engine, upgrade
 from consumer.adapters.db.store import SqlStore
 from consumer.adapters.helm_cli import HelmCli
+from consumer.adapters.kafka_in import read_log
 from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kube_client import KubeCluster, api_client
 from consumer.domain.backoff import RetryPolicy
-from consumer.ports import Clock, Cluster, Helm
+from consumer.ports import Clock, Cluster, Helm, Store
 from consumer.service.actions.provision import ProvisionConfig
-from consumer.service.intake import Intake
+from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
 from consumer.service.reconciler import ReconcileConfig, Reconciler
 from consumer.service.relay import OutboxRelay
@@ -79,6 +81,26 @@ class Service:
         if self.cluster is not None:
             self.cluster.close()
         await self.engine.dispose()
+
+
+async def migrate(settings: Settings, revision: str = "head") -> None:
+    """Apply database migrations."""
+    await upgrade(settings.database_url, revision)
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """A store on its own small pool, for CLI commands."""
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        yield SqlStore(engine)
+    finally:
+        await engine.dispose()
+
+
+def input_log(settings: Settings, on_total: Callable[[int], None]) -> AsyncIterator[RawRecord]:
+    """The input topic from its beginning to its current end."""
+    return read_log(settings.kafka_bootstrap_servers, settings.input_topic, on_total=on_total)
 
 
 def owner_id() -> str:

@@ -19,8 +19,6 @@ def replay(
 
     from consumer import bootstrap
     from consumer import settings as settings_mod
-    from consumer.adapters.db.engine import upgrade
-    from consumer.adapters.kafka_in import read_log
     from consumer.observability import logging as logs
     from consumer.service import replay as replay_mod
 
@@ -30,7 +28,7 @@ def replay(
 
     async def go() -> replay_mod.ReplayReport:
         service = bootstrap.build(settings)
-        await upgrade(settings.database_url)
+        await bootstrap.migrate(settings)
         await service.publisher.start()
         columns = (
             TextColumn("{task.description:<28}"),
@@ -47,11 +45,7 @@ def replay(
                 total=lambda phase, n: bar.update(tasks[phase], total=n),
                 advance=lambda phase, n: bar.advance(tasks[phase], n),
             )
-            log = read_log(
-                settings.kafka_bootstrap_servers,
-                settings.input_topic,
-                on_total=lambda n: progress.total("read", n),
-            )
+            log = bootstrap.input_log(settings, lambda n: progress.total("read", n))
             try:
                 return await replay_mod.replay(
                     log,

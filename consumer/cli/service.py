@@ -26,9 +26,9 @@ def migrate(
     revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
 ) -> None:
     """Apply database migrations (the service also migrates on start)."""
+    from consumer import bootstrap
     from consumer import settings as settings_mod
-    from consumer.adapters.db import engine
 
     settings = settings_mod.load()
-    asyncio.run(engine.upgrade(settings.database_url, revision))
+    asyncio.run(bootstrap.migrate(settings, revision))
     typer.echo(f"database migrated to {revision}")

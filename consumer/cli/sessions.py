@@ -12,16 +12,11 @@ app = typer.Typer(no_args_is_help=True)
 
 
 async def _with_store(fn: Any) -> Any:
+    from consumer import bootstrap
     from consumer import settings as settings_mod
-    from consumer.adapters.db.engine import make_engine
-    from consumer.adapters.db.store import SqlStore
 
-    settings = settings_mod.load()
-    engine = make_engine(settings.database_url, pool_size=2)
-    try:
-        return await fn(SqlStore(engine))
-    finally:
-        await engine.dispose()
+    async with bootstrap.open_store(settings_mod.load()) as store:
+        return await fn(store)
 
 
 @app.command()

@@ -1,0 +1,82 @@
+"""The FastStream subscriber with FastStream's in-memory test broker: raw records reach
+intake untouched (even invalid JSON), and each is acknowledged only after intake."""
+
+from __future__ import annotations
+
+from faststream.kafka import TestKafkaBroker
+
+import events
+from consumer.domain.model import Status
+from consumer.entrypoints import subscriber
+from consumer.service.guard import DeliveryGuard
+from consumer.settings import Settings
+from tests.unit.conftest import DLQ, World
+
+
+def _settings() -> Settings:
+    return Settings(input_topic="in", consumer_group="g")
+
+
+async def test_valid_record_is_applied_through_the_subscriber(world: World, project: str) -> None:
+    broker = subscriber.make_broker(_settings())
+    subscriber.subscribe(broker, _settings(), DeliveryGuard(world.intake, max_attempts=3,
+                                                            budget_seconds=1))
+    record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(record.value, "in", key=record.key,
+                         headers={k: v.decode() for k, v in record.headers})
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.PENDING
+    assert world.woken == [project]
+
+
+async def test_invalid_json_reaches_intake_and_is_dead_lettered(world: World) -> None:
+    broker = subscriber.make_broker(_settings())
+    subscriber.subscribe(broker, _settings(), DeliveryGuard(world.intake, max_attempts=3,
+                                                            budget_seconds=1))
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(b"{not json", "in", key=b"k",
+                         headers={"content-type": "application/json", "ce_specversion": "1.0"})
+    [(topic, key, value, headers)] = world.publisher.sent
+    assert (topic, key, value) == (DLQ, b"k", b"{not json")
+    assert dict(headers)[events.DLQ_CODE_HEADER] == b"missing-header"
+
+
+async def test_poison_record_is_dead_lettered_after_bounded_attempts(
+    world: World, project: str
+) -> None:
+    calls = 0
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("bug in apply")
+
+    world.store.apply_intake = broken
+    guard = DeliveryGuard(world.intake, max_attempts=3, budget_seconds=5, base_delay=0.01)
+    record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    from consumer.service.guard import Verdict
+    from consumer.service.intake import RawRecord
+
+    verdict = await guard.process(RawRecord("in", 0, 7, record.key, record.value, record.headers))
+    assert verdict is Verdict.ACK and calls == 3
+    [(topic, _, _, headers)] = world.publisher.sent
+    assert topic == DLQ and dict(headers)[events.DLQ_CODE_HEADER] == b"processing-failed"
+    assert b"bug in apply" in dict(headers)[events.DLQ_REASON_HEADER]
+
+
+async def test_database_outage_is_retried_then_handed_back_not_acked(
+    world: World, project: str
+) -> None:
+    async def down(*args: object, **kwargs: object) -> object:
+        raise ConnectionRefusedError("database down")
+
+    world.store.apply_intake = down
+    guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=0.2, base_delay=0.05)
+    record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    from consumer.service.guard import Verdict
+    from consumer.service.intake import RawRecord
+
+    verdict = await guard.process(RawRecord("in", 0, 7, record.key, record.value, record.headers))
+    assert verdict is Verdict.RETRY_LATER
+    assert world.publisher.sent == [], "an outage is not the record's fault: no dead letter"
