@@ -1,0 +1,148 @@
+"""The Helm CLI, Kubernetes and PostgreSQL adapters against the real stack."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from devstack.record import StackInfo
+from kubernetes import client
+
+from consumer.adapters.db.engine import make_engine, upgrade
+from consumer.adapters.db.store import SqlStore
+from consumer.adapters.helm_cli import HelmCli
+from consumer.adapters.kube_client import KubeCluster, api_client
+from consumer.domain import naming
+from consumer.domain.errors import PermanentError, TransientError
+from consumer.ports import ReleaseState
+from tests.e2e.harness import create_database
+from tests.unit.conftest import World, make_world
+
+CHART = Path(__file__).resolve().parents[2] / "helm" / "dev-session-template"
+
+
+@pytest.fixture(scope="module")
+def cluster(stack: StackInfo) -> Iterator[KubeCluster]:
+    kube = KubeCluster(api_client(str(stack.kubeconfig)), threads=4)
+    yield kube
+    kube.close()
+
+
+@pytest.fixture(scope="module")
+def helm(stack: StackInfo) -> HelmCli:
+    return HelmCli(
+        binary=str(stack.helm_binary),
+        chart=CHART,
+        timeout_seconds=120,
+        kubeconfig=str(stack.kubeconfig),
+    )
+
+
+async def test_release_lifecycle_on_the_real_cluster(cluster: KubeCluster, helm: HelmCli) -> None:
+    project = str(uuid.uuid4())
+    ns, release = naming.namespace_for(project), naming.release_for(project)
+    await cluster.ensure_namespace(ns, naming.namespace_labels(project))
+    await cluster.ensure_namespace(ns, naming.namespace_labels(project))  # idempotent
+    assert (await helm.status(release, ns)).state is ReleaseState.ABSENT
+    values = {"project": {"uuid": project, "id": 1}, "user": {"id": 2}}
+    await helm.upgrade_install(release, ns, values)
+    info = await helm.status(release, ns)
+    assert info.state is ReleaseState.DEPLOYED and info.revision == 1
+    assert await helm.get_values(release, ns) == values
+    await cluster.wait_deployment_available(ns, release, timeout=120)
+    observed = await cluster.observe(ns, release)
+    assert observed.cluster_ip and observed.routes["vscode"].port == 8080
+    assert observed.routes["preview"].path == "/preview"
+    await helm.uninstall(release, ns)
+    await helm.uninstall(release, ns)  # not found is fine
+    await cluster.delete_namespace(ns)
+    await cluster.wait_namespace_gone(ns, timeout=120)
+    assert not await cluster.namespace_exists(ns)
+
+
+async def test_schema_violation_is_permanent(cluster: KubeCluster, helm: HelmCli) -> None:
+    project = str(uuid.uuid4())
+    ns = naming.namespace_for(project)
+    await cluster.ensure_namespace(ns, naming.namespace_labels(project))
+    try:
+        with pytest.raises(PermanentError, match="schema"):
+            await helm.upgrade_install(
+                naming.release_for(project), ns, {"project": {"uuid": "NOT-A-UUID", "id": 1}}
+            )
+    finally:
+        await cluster.delete_namespace(ns)
+        await cluster.wait_namespace_gone(ns, timeout=120)
+
+
+async def test_foreign_namespace_is_never_adopted_or_deleted(
+    cluster: KubeCluster, stack: StackInfo
+) -> None:
+    name = str(uuid.uuid4())
+    core = client.CoreV1Api(api_client(str(stack.kubeconfig)))
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        with pytest.raises(PermanentError, match="not managed by devsessions"):
+            await cluster.ensure_namespace(name, naming.namespace_labels(name))
+        with pytest.raises(PermanentError, match="not ours"):
+            await cluster.delete_namespace(name)
+    finally:
+        core.delete_namespace(name)
+
+
+async def test_wait_times_out_naming_the_step(cluster: KubeCluster) -> None:
+    project = str(uuid.uuid4())
+    await cluster.ensure_namespace(project, naming.namespace_labels(project))
+    try:
+        with pytest.raises(TransientError, match=r"wait for deployment available.*no Deployment"):
+            await cluster.wait_deployment_available(project, "nothing-here", timeout=1)
+    finally:
+        await cluster.delete_namespace(project)
+
+
+@pytest.fixture(scope="module")
+async def pg_world(stack: StackInfo) -> AsyncIterator[World]:
+    url = await create_database(stack.database_url, f"adapters_{uuid.uuid4().hex[:8]}")
+    await upgrade(url)
+    engine = make_engine(url, pool_size=4)
+    world = make_world()
+    store = SqlStore(engine)
+    world.store = store  # the real store under the real intake and reconciler
+    world.intake._store = world.reconciler._store = world.relay._store = store
+    yield world
+    await engine.dispose()
+
+
+async def test_store_flow_on_postgresql(pg_world: World) -> None:
+    world = pg_world
+    project = str(uuid.uuid4())
+    first = world.record(world.created(project))
+    assert (await world.intake.handle(first)).value == "applied"
+    assert (await world.intake.handle(first)).value == "duplicate"
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status.value == "running"
+    await world.intake.handle(world.record(world.deleted(project)))
+    await world.settle()
+    assert (await world.store.get(project)).status.value == "deleted"
+    assert await world.relay.flush() == 2
+    assert await world.relay.flush() == 0
+
+
+async def test_lease_gives_one_owner_at_a_time(pg_world: World) -> None:
+    world = pg_world
+    project = str(uuid.uuid4())
+    await world.intake.handle(world.record(world.created(project)))
+    now = world.clock.now()
+    a, b = await asyncio.gather(
+        world.store.claim(project, "a", now, 60), world.store.claim(project, "b", now, 60)
+    )
+    assert (a is None) != (b is None)
+    owner = "a" if a is not None else "b"
+    other = "b" if owner == "a" else "a"
+    assert await world.store.claim(project, other, now, 60) is None
+    from datetime import timedelta
+
+    assert await world.store.claim(project, other, now + timedelta(seconds=61), 60) is not None
