@@ -134,7 +134,7 @@ def _read_headers(headers: object) -> dict[str, str]:
         raise DecodeError("too-many-headers", f"{len(headers)} headers, limit {MAX_HEADERS}")
     attrs: dict[str, str] = {}
     for item in headers:
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+        if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str)):
             raise DecodeError("invalid-header", "a header is not a (name, value) pair")
         name = item[0].lower()
         if not (name.startswith(CE_PREFIX) or name == CONTENT_TYPE_HEADER):

@@ -307,3 +307,17 @@ def test_we_read_records_written_by_the_cloudevents_sdk(deleted: ProjectDeleted)
     key = message.key.encode() if isinstance(message.key, str) else message.key
     decoded: Envelope[AnyEvent] = from_record(key, message.value, list(message.headers.items()))
     assert (decoded.id, decoded.source, decoded.data) == (event.get_id(), "urn:sdk", deleted)
+
+
+def test_headers_as_lists_of_pairs_are_accepted(deleted: ProjectDeleted) -> None:
+    key, value, headers = _record(deleted)
+    as_lists: Any = [[name, raw] for name, raw in headers]
+    assert from_record(key, value, as_lists).data == deleted
+
+
+@pytest.mark.parametrize("headers", [None, b"ce_id", [("ce_id",)], [(b"ce_id", b"1")]])
+def test_malformed_header_containers_are_invalid_headers(
+    deleted: ProjectDeleted, headers: Any
+) -> None:
+    key, value, _ = _record(deleted)
+    assert _decode_error(key, value, headers).code == "invalid-header"
