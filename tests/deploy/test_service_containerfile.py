@@ -13,6 +13,7 @@ import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -62,7 +63,7 @@ def last(keyword: str) -> str:
     return [ins.args for ins in instructions() if ins.keyword == keyword][-1]
 
 
-def pyproject() -> dict[str, object]:
+def pyproject() -> dict[str, Any]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
@@ -76,7 +77,7 @@ def test_copied_sources_exist_and_pass_the_ignore_file() -> None:
 
 
 def test_every_python_package_of_the_distribution_is_copied() -> None:
-    find = pyproject()["tool"]["setuptools"]["packages"]["find"]  # type: ignore[index]
+    find = pyproject()["tool"]["setuptools"]["packages"]["find"]
     sources = {src.rstrip("/") for srcs, _ in copies(from_stage=False) for src in srcs}
     for pattern in find["include"]:
         name = pattern.rstrip("*")
@@ -114,5 +115,5 @@ def test_runs_as_the_charts_non_root_user() -> None:
 )
 def test_entrypoint_is_the_console_script(keyword: str, expected: list[str]) -> None:
     assert yaml.safe_load(last(keyword)) == expected
-    scripts = pyproject()["project"]["scripts"]  # type: ignore[index]
+    scripts = pyproject()["project"]["scripts"]
     assert "devsessions" in scripts

@@ -7,30 +7,21 @@ question for an unbound account proves the cluster really authorizes (not Always
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import pytest
+from devstack.record import StackInfo
 
 pytestmark = pytest.mark.stack
 
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "chart" / "devsessions"
 RBAC_TEMPLATES = ("serviceaccount.yaml", "clusterrole.yaml", "clusterrolebinding.yaml")
 OTHER_NS = str(uuid.uuid4())  # a project namespace the service would create later
-
-
-class Stack(Protocol):
-    """What this module uses of the session fixture ``stack`` (tests/conftest.py)."""
-
-    kubeconfig: Path
-    helm_binary: Path
-    env: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -40,28 +31,28 @@ class Installed:
 
 
 def _run(
-    stack: Stack, argv: list[str], stdin: str | None = None
+    stack: StackInfo, argv: list[str], stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.env, "KUBECONFIG": str(stack.kubeconfig)}
+    env = {**stack.subprocess_env(), "KUBECONFIG": str(stack.kubeconfig)}
     return subprocess.run(
         argv, input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
     )
 
 
-def _kubectl(stack: Stack) -> str:
+def _kubectl(stack: StackInfo) -> str:
     found = shutil.which("kubectl", path=stack.env.get("PATH")) or shutil.which("kubectl")
     if found is None:
         pytest.fail("kubectl is neither on the stack's PATH nor on this machine's")
     return found
 
 
-def kubectl(stack: Stack, *args: str, stdin: str | None = None) -> str:
+def kubectl(stack: StackInfo, *args: str, stdin: str | None = None) -> str:
     done = _run(stack, [_kubectl(stack), *args], stdin)
     assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
     return done.stdout
 
 
-def can_i(stack: Stack, account: str, verb: str, resource: str, namespace: str | None) -> bool:
+def can_i(stack: StackInfo, account: str, verb: str, resource: str, namespace: str | None) -> bool:
     scope = ["--namespace", namespace] if namespace else []
     argv = [_kubectl(stack), "auth", "can-i", verb, resource, "--as", account, *scope]
     done = _run(stack, argv)
@@ -71,7 +62,7 @@ def can_i(stack: Stack, account: str, verb: str, resource: str, namespace: str |
 
 
 @pytest.fixture(scope="module")
-def installed(stack: Stack) -> Iterator[Installed]:
+def installed(stack: StackInfo) -> Iterator[Installed]:
     suffix = uuid.uuid4().hex[:8]
     namespace, release = f"devsessions-rbac-{suffix}", f"rbac-{suffix}"
     show_only = [arg for t in RBAC_TEMPLATES for arg in ("--show-only", f"templates/{t}")]
@@ -93,7 +84,7 @@ def account_of(installed: Installed, name: str | None = None) -> str:
     return f"system:serviceaccount:{installed.namespace}:{name or installed.service_account}"
 
 
-def test_cluster_authorizes_with_rbac(stack: Stack, installed: Installed) -> None:
+def test_cluster_authorizes_with_rbac(stack: StackInfo, installed: Installed) -> None:
     unbound = account_of(installed, "default")
     assert not can_i(stack, unbound, "create", "namespaces", None)
     assert not can_i(stack, unbound, "create", "deployments.apps", OTHER_NS)
@@ -119,7 +110,7 @@ def test_cluster_authorizes_with_rbac(stack: Stack, installed: Installed) -> Non
     ],
 )
 def test_service_account_may(
-    stack: Stack, installed: Installed, verb: str, resource: str, namespace: str | None
+    stack: StackInfo, installed: Installed, verb: str, resource: str, namespace: str | None
 ) -> None:
     assert can_i(stack, account_of(installed), verb, resource, namespace)
 
@@ -137,6 +128,6 @@ def test_service_account_may(
     ],
 )
 def test_service_account_may_not(
-    stack: Stack, installed: Installed, verb: str, resource: str, namespace: str | None
+    stack: StackInfo, installed: Installed, verb: str, resource: str, namespace: str | None
 ) -> None:
     assert not can_i(stack, account_of(installed), verb, resource, namespace)
