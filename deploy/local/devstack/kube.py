@@ -182,10 +182,20 @@ def wait_ready(bins: KubeBinaries, state: StateLayout) -> None:
     )
 
 
+# Clients first, storage last: a controller whose API server vanished exits on its own,
+# and an API server without etcd hangs in its shutdown.
+STOP_ORDER = ("kwok-controller", "kube-scheduler", "kube-controller-manager", "kube-apiserver")
+
+
+def _stop_rank(pid_file: Path) -> int:
+    name = pid_file.stem.removeprefix(PID_PREFIX)
+    return STOP_ORDER.index(name) if name in STOP_ORDER else len(STOP_ORDER)
+
+
 def stop(state: StateLayout) -> list[str]:
     """Stop every component we recorded; return the names that were running."""
     stopped = []
-    for pid_file in our_pid_files(state):
+    for pid_file in sorted(our_pid_files(state), key=_stop_rank):
         if procs.stop_pid_file(pid_file, grace=15):
             stopped.append(pid_file.stem.removeprefix(PID_PREFIX))
     # kwokctl skips starting a component whose pid file names a live pid: clear them.
