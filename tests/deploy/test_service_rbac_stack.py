@@ -27,6 +27,7 @@ OTHER_NS = str(uuid.uuid4())  # a project namespace the service would create lat
 @dataclass(frozen=True)
 class Installed:
     namespace: str
+    release: str
     service_account: str
 
 
@@ -74,10 +75,22 @@ def installed(stack: StackInfo) -> Iterator[Installed]:
     kubectl(stack, "create", "namespace", namespace)
     try:
         kubectl(stack, "apply", "-f", "-", stdin=rendered.stdout)
-        yield Installed(namespace, f"{release}-devsessions")
+        yield Installed(namespace, release, f"{release}-devsessions")
     finally:
         kubectl(stack, "delete", "--ignore-not-found", "-f", "-", stdin=rendered.stdout)
         kubectl(stack, "delete", "namespace", namespace, "--wait=false")
+
+
+def test_whole_chart_passes_server_side_validation(stack: StackInfo, installed: Installed) -> None:
+    # Everything but the KEDA ScaledObject (its CRD is not in the local cluster).
+    argv = [str(stack.helm_binary), "template", installed.release, str(CHART)]
+    rendered = _run(
+        stack, [*argv, "-n", installed.namespace, "--set", "migrations.job.enabled=true"]
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    out = kubectl(stack, "apply", "--dry-run=server", "-f", "-", stdin=rendered.stdout)
+    for kind in ("deployment.apps", "job.batch", "poddisruptionbudget.policy", "service"):
+        assert f"{kind}/" in out, out
 
 
 def account_of(installed: Installed, name: str | None = None) -> str:
