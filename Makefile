@@ -6,7 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Reinstall when the distribution's shape changes (dependencies or top-level packages).
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml consumer/__init__.py events/__init__.py deploy/local/devstack/__init__.py | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
 .PHONY: venv run test lint unit stack-up stack-down stack-status bench clean
