@@ -51,7 +51,7 @@ class Project:
         self.release = f"dev-session-{self.uuid}"
         self.stack = stack
         self.tmp_path = tmp_path
-        api = config.new_client_from_config(config_file=str(stack.kubeconfig))  # type: ignore[no-untyped-call]
+        api = config.new_client_from_config(config_file=str(stack.kubeconfig))
         self.api = api
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)

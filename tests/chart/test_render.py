@@ -300,6 +300,14 @@ def test_optional_objects_can_be_switched_off(helm_bin: Path, tmp_path: Path) ->
     assert kinds == {"Deployment", "ServiceAccount", "PersistentVolumeClaim", "Service"}
 
 
+def test_ephemeral_workspace_replaces_the_claim(helm_bin: Path, tmp_path: Path) -> None:
+    values = hc.project_values(persistence={"enabled": False, "size": "5Gi"})
+    docs = hc.render(helm_bin, tmp_path, values)
+    assert not hc.by_kind(docs, "PersistentVolumeClaim")
+    assert hc.pod_spec(docs)["volumes"] == [{"name": "workspace", "emptyDir": {"sizeLimit": "5Gi"}}]
+    assert all(c["volumeMounts"][0]["name"] == "workspace" for c in hc.containers(docs).values())
+
+
 INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("uuid-missing", {"project": {"uuid": None}}, "/project"),
     ("uuid-uppercase", {"project": {"uuid": PROJECT_UUID.upper()}}, "/project/uuid"),
