@@ -10,10 +10,13 @@ Authentication is ``trust`` on loopback: fine for a local stack, never for anyth
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import re
 import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,12 +75,35 @@ def _own(path: Path, user: str | None) -> None:
     path.chmod(0o700)
 
 
-def _open_parents(path: Path, stop_at: Path) -> None:
-    """Let an unprivileged server user traverse the state directories we created."""
-    for parent in [path, *path.parents]:
-        if parent == stop_at.parent:
-            break
-        parent.chmod(parent.stat().st_mode | 0o711)
+def _reachable(path: Path, user: str) -> bool:
+    """True when ``user`` may search ``path`` (and so every directory above it)."""
+    probe = subprocess.run(
+        ["test", "-x", str(path)], user=user, group=user, extra_groups=[], check=False
+    )
+    return probe.returncode == 0
+
+
+def home_dir(state: StateLayout) -> Path:
+    """``<state>/postgres``, or a symlink from there to a place the server user reaches.
+
+    A state dir below a private home (mode 0700) is out of the ``postgres`` user's
+    reach; the cluster then lives in a directory of its own under the system's temp
+    dir, named after the state dir, and ``<state>/postgres`` points to it.
+    """
+    home = state.data(COMPONENT)
+    if home.is_symlink():
+        return home.resolve()
+    user = run_as()
+    state.root.chmod(state.root.stat().st_mode | 0o711)
+    if home.exists() or user is None or _reachable(state.root, user):
+        home.mkdir(exist_ok=True)
+        home.chmod(home.stat().st_mode | 0o711)
+        return home
+    digest = hashlib.sha1(str(state.root).encode()).hexdigest()[:12]
+    outside = Path(tempfile.gettempdir()) / f"devsessions-postgres-{digest}"
+    outside.mkdir(mode=0o711, exist_ok=True)
+    home.symlink_to(outside, target_is_directory=True)
+    return outside
 
 
 def url(port: int) -> str:
@@ -86,11 +112,9 @@ def url(port: int) -> str:
 
 def start(bin_dir: Path, state: StateLayout, port: int) -> procs.PidRecord:
     """initdb on first use, then start the server on ``127.0.0.1:port``."""
-    home = state.data(COMPONENT)
+    home = home_dir(state)
     data, run = home / "data", home / "run"
     user = run_as()
-    home.mkdir(parents=True, exist_ok=True)
-    _open_parents(home, state.root)
     _own(run, user)
     log = state.log(COMPONENT)
     if not (data / "PG_VERSION").exists():
