@@ -108,12 +108,30 @@ def test_cache_artefact_appears_only_when_complete(
         calls.append(out)
         (out / "bin").write_text("ok")
 
-    first = cache.ensure("thing", "v1", ["bin"], good)
-    second = cache.ensure("thing", "v1", ["bin"], good)
+    first = cache.ensure("thing", "v1", ["bin"], good, recipe="r1")
+    second = cache.ensure("thing", "v1", ["bin"], good, recipe="r1")
     assert first == (tmp_path / "thing" / "v1", True)
     assert second == (tmp_path / "thing" / "v1", False)
     assert len(calls) == 1
     assert (tmp_path / "thing" / "v1" / "bin").read_text() == "ok"
+    # Another recipe (say, other linker flags) is another artefact: rebuilt, swapped in.
+    assert cache.ensure("thing", "v1", ["bin"], good, recipe="r2")[1] is True
+    assert len(calls) == 2
+    assert sorted(p.name for p in (tmp_path / "thing").iterdir()) == [".lock", "v1"]
+
+
+def test_cache_rebuilds_a_directory_it_did_not_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVSESSIONS_CACHE_DIR", str(tmp_path))
+    foreign = tmp_path / "thing" / "v1"
+    foreign.mkdir(parents=True)
+    (foreign / "bin").write_text("unstamped")
+    directory, built = cache.ensure(
+        "thing", "v1", ["bin"], lambda out: (out / "bin").write_text("ok")
+    )
+    assert built is True
+    assert (directory / "bin").read_text() == "ok"
 
 
 def test_step_failure_names_step_and_log(tmp_path: Path) -> None:

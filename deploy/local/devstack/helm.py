@@ -23,5 +23,6 @@ def ensure(pins: Pins, log: Path) -> tuple[Path, bool]:
     def build(out: Path) -> None:
         build_go.build(pin, out, log, ldflags=ldflags(pin.version))
 
-    directory, built = cache.ensure("helm", pin.version, ["helm"], build)
+    recipe = f"{pin.module}@{pin.version} {ldflags(pin.version)}"
+    directory, built = cache.ensure("helm", pin.version, ["helm"], build, recipe=recipe)
     return directory / "helm", built

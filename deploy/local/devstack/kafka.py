@@ -87,9 +87,9 @@ def ensure_jars(pin: KafkaPin, log: Path) -> tuple[Path, bool]:
         argv += [f"-DoutputDirectory={out / 'libs'}", "-DincludeScope=runtime"]
         procs.run_logged(argv, log)
 
-    directory, built = cache.ensure(
-        COMPONENT, pin.version, ["pom.xml", f"libs/{jar_name(pin)}"], build
-    )
+    recipe = f"{pin.group}:{pin.artifact}:{pin.version} log4j {pin.log4j}"
+    expected = ["pom.xml", f"libs/{jar_name(pin)}"]
+    directory, built = cache.ensure(COMPONENT, pin.version, expected, build, recipe=recipe)
     return directory / "libs", built
 
 

@@ -42,13 +42,16 @@ def kubernetes_ldflags(version: str) -> str:
 
 def ensure_kubernetes(pins: Pins, log: Path) -> tuple[Path, bool]:
     pin = pins.kubernetes
+    ldflags = kubernetes_ldflags(pin.version)
+    recipe = f"{pin.module}@{pin.version} {pins.kubernetes_staging_version} {ldflags}"
 
     def build(out: Path) -> None:
         go_mod = build_go.module_go_mod(pin.module, pin.version, log)
         replaces = build_go.staging_replaces(go_mod, pins.kubernetes_staging_version)
-        build_go.build(pin, out, log, ldflags=kubernetes_ldflags(pin.version), replaces=replaces)
+        build_go.build(pin, out, log, ldflags=ldflags, replaces=replaces)
 
-    return cache.ensure("kubernetes", pin.version, build_go.binary_names(pin), build)
+    names = build_go.binary_names(pin)
+    return cache.ensure("kubernetes", pin.version, names, build, recipe=recipe)
 
 
 def ensure_etcd(pins: Pins, log: Path) -> tuple[Path, bool]:
@@ -58,7 +61,8 @@ def ensure_etcd(pins: Pins, log: Path) -> tuple[Path, bool]:
         (built,) = build_go.build(pin, out, log)
         built.rename(out / "etcd")
 
-    return cache.ensure("etcd", pin.version, ["etcd"], build)
+    recipe = f"{pin.module}@{pin.version} -s -w"
+    return cache.ensure("etcd", pin.version, ["etcd"], build, recipe=recipe)
 
 
 def ensure_kwok(pins: Pins, log: Path) -> tuple[Path, bool]:
@@ -72,7 +76,8 @@ def ensure_kwok(pins: Pins, log: Path) -> tuple[Path, bool]:
     def build(out: Path) -> None:
         build_go.build(pin, out, log, ldflags=ldflags)
 
-    return cache.ensure("kwok", pin.version, build_go.binary_names(pin), build)
+    recipe = f"{pin.module}@{pin.version} {ldflags}"
+    return cache.ensure("kwok", pin.version, build_go.binary_names(pin), build, recipe=recipe)
 
 
 def binaries(pins: Pins) -> KubeBinaries:
