@@ -93,6 +93,14 @@ def _record_pids(state: StateLayout) -> None:
         ours.write_text(record.render())
 
 
+def _forget_stale_kwok_pids(state: StateLayout) -> None:
+    """kwokctl skips a component whose pid file names a live pid, even a recycled one:
+    drop every kwokctl pid file that our own record does not confirm as running."""
+    for pid_file in _kwok_pid_files(state):
+        if procs.running(state.pid(PID_PREFIX + pid_file.stem)) is None:
+            pid_file.unlink(missing_ok=True)
+
+
 def our_pid_files(state: StateLayout) -> list[Path]:
     return sorted(state.pids.glob(f"{PID_PREFIX}*.pid"))
 
@@ -102,6 +110,7 @@ def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
     log = state.log(COMPONENT)
     env = kwok_env(state)
     if (cluster_dir(state) / "kwok.yaml").exists():
+        _forget_stale_kwok_pids(state)
         argv = [str(bins.kwokctl), "start", "cluster", f"--name={CLUSTER}", "--timeout=5m"]
         try:
             procs.run_logged(argv, log, env=env, timeout=400)
