@@ -93,8 +93,7 @@ class HelmCli:
                 "--reset-values",
                 "--history-max",
                 "5",
-                "--wait",
-                "hookOnly",
+                "--wait=hookOnly",
                 "--timeout",
                 f"{int(self._timeout)}s",
             )
