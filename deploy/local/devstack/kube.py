@@ -51,7 +51,41 @@ def kubectl() -> str:
     return found
 
 
-def create_argv(bins: KubeBinaries, port: int) -> list[str]:
+# kwok simulates kubelets but provisions no volumes, so a pod with a PersistentVolumeClaim
+# would stay Pending. The controller-manager's built-in host-path provisioner (a testing
+# feature, fine for a single-machine stack) binds claims of the default StorageClass below.
+HOSTPATH_FLAG = "enable-hostpath-provisioner"
+KWOKCTL_CONFIG = f"""\
+kind: KwokctlConfiguration
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - key: {HOSTPATH_FLAG}
+    value: "true"
+"""
+STORAGE_CLASS = """\
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+"""
+
+
+def config_file(state: StateLayout) -> Path:
+    """The kwokctl configuration (component patches) this stack creates clusters with."""
+    path = workdir(state) / "devstack-kwokctl.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(KWOKCTL_CONFIG)
+    return path
+
+
+def create_argv(bins: KubeBinaries, port: int, config: Path | None = None) -> list[str]:
     return [
         str(bins.kwokctl),
         "create",
@@ -70,6 +104,7 @@ def create_argv(bins: KubeBinaries, port: int) -> list[str]:
         f"--etcd-binary={bins.etcd}",
         "--quiet-pull",
         "--timeout=5m",
+        *([f"--config={config}"] if config is not None else []),
     ]
 
 
@@ -109,7 +144,11 @@ def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
     """Create the cluster on first use, else start its stopped components."""
     log = state.log(COMPONENT)
     env = kwok_env(state)
-    if (cluster_dir(state) / "kwok.yaml").exists():
+    existing = cluster_dir(state) / "kwok.yaml"
+    if existing.exists() and HOSTPATH_FLAG not in existing.read_text():
+        stop(state)  # made before volumes were provisioned: make it afresh
+        shutil.rmtree(cluster_dir(state), ignore_errors=True)
+    if existing.exists():
         _forget_stale_kwok_pids(state)
         argv = [str(bins.kwokctl), "start", "cluster", f"--name={CLUSTER}", "--timeout=5m"]
         try:
@@ -118,7 +157,9 @@ def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
             _record_pids(state)
     else:
         try:
-            procs.run_logged(create_argv(bins, port), log, env=env, timeout=400)
+            procs.run_logged(
+                create_argv(bins, port, config_file(state)), log, env=env, timeout=400
+            )
         except (procs.CommandError, subprocess.TimeoutExpired):
             _record_pids(state)
             stop(state)  # no half-made cluster: the next `up` creates it afresh
@@ -183,6 +224,11 @@ def wait_ready(bins: KubeBinaries, state: StateLayout) -> None:
         argv = [str(bins.kwokctl), "scale", "node", f"--replicas={NODES}", f"--name={CLUSTER}"]
         procs.run_logged(argv, log, env=kwok_env(state), timeout=120)
     _wait(f"{NODES} Ready nodes", lambda: ready_nodes(kubeconfig) >= NODES, 120, log)
+    manifest = workdir(state) / "storageclass.yaml"
+    manifest.write_text(STORAGE_CLASS)
+    applied = _kubectl(kubeconfig, "apply", "-f", str(manifest), timeout=30)
+    if applied.returncode != 0:
+        raise RuntimeError(f"default StorageClass not applied: {applied.stderr.strip()}")
     _wait(
         "service account default/default",
         lambda: _kubectl(kubeconfig, "get", "serviceaccount", "default").returncode == 0,
