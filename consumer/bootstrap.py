@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consumer.adapters.db.engine import make_engine, upgrade
 from consumer.adapters.db.store import SqlStore
 from consumer.adapters.helm_cli import HelmCli
-from consumer.adapters.kafka_in import read_log
+from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kube_client import KubeCluster, api_client
 from consumer.domain.backoff import RetryPolicy
@@ -101,6 +101,11 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
 def input_log(settings: Settings, on_total: Callable[[int], None]) -> AsyncIterator[RawRecord]:
     """The input topic from its beginning to its current end."""
     return read_log(settings.kafka_bootstrap_servers, settings.input_topic, on_total=on_total)
+
+
+def follow_output(settings: Settings) -> Follower:
+    """Records published to the output topic from now on (for the demo)."""
+    return Follower(settings.kafka_bootstrap_servers, settings.output_topic)
 
 
 def owner_id() -> str:

@@ -8,9 +8,78 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.service.intake import RawRecord
+
+
+async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
+    """The partition ids of ``topic``, asked of the cluster (not of a client's cache).
+
+    A consumer only knows partitions of topics its metadata already covers, so a freshly
+    started reader would otherwise see none, or guess partition 0 and miss the others.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        p["partition"]
+        for t in described
+        if t["topic"] == topic and not t["error_code"]
+        for p in t["partitions"]
+    )
+
+
+class Follower:
+    """Records of a topic published after entering the context (for watching answers).
+
+    Entering pins the end of every partition, so nothing published after ``__aenter__``
+    returns can be missed, however late iteration starts.
+    """
+
+    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        self._bootstrap, self._topic = bootstrap_servers, topic
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False
+        )
+        self._buffer: list[RawRecord] = []
+
+    async def __aenter__(self) -> Follower:
+        await self._consumer.start()
+        parts = await topic_partitions(self._bootstrap, self._topic)
+        tps = [TopicPartition(self._topic, p) for p in parts]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self._consumer.position(tp)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    def __aiter__(self) -> Follower:
+        return self
+
+    async def __anext__(self) -> RawRecord:
+        while not self._buffer:
+            batch = await self._consumer.getmany(timeout_ms=1000)
+            self._buffer = [_raw(r) for records in batch.values() for r in records]
+        return self._buffer.pop(0)
+
+
+def _raw(r: ConsumerRecord[bytes, bytes]) -> RawRecord:
+    return RawRecord(
+        topic=r.topic,
+        partition=r.partition,
+        offset=r.offset,
+        key=r.key,
+        value=r.value,
+        headers=tuple((k, bytes(v)) for k, v in r.headers),
+    )
 
 
 async def read_log(
@@ -25,11 +94,7 @@ async def read_log(
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer.topics()  # forces a metadata refresh
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap_servers, topic)]
         if not tps:
             on_total(0)
             return

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from aiokafka import AIOKafkaConsumer
+    from collections.abc import AsyncIterator
 
+    from consumer.service.intake import RawRecord
     from consumer.settings import Settings
 
 app = typer.Typer()
@@ -60,7 +61,6 @@ def demo(
 
 async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None:
     import uvicorn
-    from aiokafka import AIOKafkaConsumer, TopicPartition
     from rich.console import Console
 
     import events
@@ -86,32 +86,21 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
             serving.result()
         await asyncio.sleep(0.1)
 
-    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
-    await reader.start()
-    parts = reader.partitions_for_topic(settings.output_topic) or {0}
-    tps = [TopicPartition(settings.output_topic, p) for p in parts]
-    reader.assign(tps)
-    await reader.seek_to_end(*tps)
-    for tp in tps:
-        await reader.position(tp)
-
     project = str(uuid.uuid4())
-    async with events.EventPublisher(
-        settings.kafka_bootstrap_servers, topic=settings.input_topic
-    ) as publisher:
-        sent = await publisher.publish(
-            events.ProjectCreated(
-                project_uuid=project,
-                project_id=456,
-                user_id=123,
-                created_at=datetime.now(UTC),
+    async with bootstrap.follow_output(settings) as answers:
+        async with events.EventPublisher(
+            settings.kafka_bootstrap_servers, topic=settings.input_topic
+        ) as publisher:
+            sent = await publisher.publish(
+                events.ProjectCreated(
+                    project_uuid=project,
+                    project_id=456,
+                    user_id=123,
+                    created_at=datetime.now(UTC),
+                )
             )
-        )
-    console.rule(f"ProjectCreated {project} published (event id {sent.id})")
-    try:
-        ready = await asyncio.wait_for(_await_ready(reader, project), timeout)
-    finally:
-        await reader.stop()
+        console.rule(f"ProjectCreated {project} published (event id {sent.id})")
+        ready = await asyncio.wait_for(_await_ready(answers, project), timeout)
     console.rule("SessionReady received from the output topic")
     console.print_json(json.dumps(ready))
     session = await service.store.get(project)
@@ -134,20 +123,15 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
     await serving
 
 
-async def _await_ready(reader: AIOKafkaConsumer, project: str) -> dict[str, Any]:
+async def _await_ready(answers: AsyncIterator[RawRecord], project: str) -> dict[str, Any]:
     import events
 
-    while True:
-        batch = await reader.getmany(timeout_ms=1000)
-        for records in batch.values():
-            for r in records:
-                if r.key != project.encode():
-                    continue
-                envelope = events.from_record(r.key, r.value, r.headers)
-                if isinstance(envelope.data, events.SessionReady):
-                    return envelope.data.model_dump(mode="json")
-                if isinstance(envelope.data, events.SessionFailed):
-                    print(
-                        f"SessionFailed: {envelope.data.reason} "
-                        f"(will retry: {envelope.data.will_retry})"
-                    )
+    async for r in answers:
+        if r.key != project.encode():
+            continue
+        envelope = events.from_record(r.key, r.value, r.headers)
+        if isinstance(envelope.data, events.SessionReady):
+            return envelope.data.model_dump(mode="json")
+        if isinstance(envelope.data, events.SessionFailed):
+            print(f"SessionFailed: {envelope.data.reason} (will retry: {envelope.data.will_retry})")
+    raise RuntimeError("output topic ended")

@@ -10,6 +10,7 @@ is resumed on the next start from PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import structlog
 import uvicorn
@@ -50,7 +51,12 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
         await service.stop()
         log.info("stopped")
 
-    app = AsgiFastStream(broker, on_startup=[startup], after_shutdown=[shutdown])
+    app = AsgiFastStream(
+        broker,
+        on_startup=[startup],
+        after_shutdown=[shutdown],
+        logger=logging.getLogger("faststream"),
+    )
 
     async def ready() -> bool:
         try:

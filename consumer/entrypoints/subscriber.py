@@ -11,6 +11,7 @@ A new consumer group starts from the earliest offset.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from faststream import AckPolicy

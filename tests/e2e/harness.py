@@ -29,6 +29,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.record import StackInfo
 
 import events
+from consumer.adapters.kafka_in import topic_partitions
 
 REPO = Path(__file__).resolve().parents[2]
 DEVSESSIONS = Path(sys.executable).parent / "devsessions"
@@ -203,9 +204,8 @@ class OutputWatcher:
             bootstrap_servers=self._bootstrap, group_id=None, auto_offset_reset="earliest"
         )
         await self._consumer.start()
-        await self._consumer.topics()
-        parts = self._consumer.partitions_for_topic(self._topic) or {0}
-        tps = [TopicPartition(self._topic, p) for p in sorted(parts)]
+        parts = await topic_partitions(self._bootstrap, self._topic)
+        tps = [TopicPartition(self._topic, p) for p in parts]
         self._consumer.assign(tps)
         await self._consumer.seek_to_beginning(*tps)
         return self
