@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from devstack import build_go, cache, kube_build, pins, ports, procs, record, steps
+from devstack import build_go, cache, kafka, kube_build, pins, ports, procs, record, steps
 
 
 def test_pins_are_consistent() -> None:
@@ -80,6 +80,12 @@ def test_exports_survive_bash_eval(tmp_path: Path) -> None:
         str(info.helm_binary),
         str(info.helm_binary.parent),
     ]
+
+
+def test_kafka_cluster_ids_never_look_like_options() -> None:
+    ids = [kafka.new_cluster_id() for _ in range(2000)]  # ~1 in 64 would start with "-"
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
 
 
 def test_ports_keep_known_and_fill_the_rest_distinct() -> None:

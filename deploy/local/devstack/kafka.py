@@ -117,6 +117,15 @@ def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
     return "".join(f"{k}={v}\n" for k, v in settings.items())
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id, as Kafka's ``Uuid.randomUuid`` makes them: base64url of
+    16 random bytes, never starting with "-" (the storage tool would read an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def java() -> str:
     found = shutil.which("java")
     if found is None:
@@ -150,7 +159,7 @@ def start(
     (home / "log4j2.properties").write_text(LOG4J2)
     log = state.log(COMPONENT)
     if not (data_dir / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         argv = _java_argv(pin, libs, home, "kafka.tools.StorageTool")
         procs.run_logged([*argv, "format", "-t", cluster_id, "-c", str(config)], log)
     argv = [*_java_argv(pin, libs, home, "kafka.Kafka"), str(config)]
