@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     backoff_base_seconds: PositiveFloat = 2.0
     backoff_max_seconds: PositiveFloat = 300.0
     resync_interval_seconds: PositiveFloat = 15.0
-    lease_seconds: PositiveInt = 900
+    lease_seconds: PositiveInt = 30  # renewed every third while a worker acts
     session_lifetime_days: PositiveInt = 365
 
     # Endpoints published in SessionReady

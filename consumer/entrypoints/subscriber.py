@@ -11,7 +11,6 @@ A new consumer group starts from the earliest offset.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from faststream import AckPolicy

@@ -9,6 +9,7 @@ loop decides again from the fresh row instead.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import time
@@ -106,15 +107,47 @@ class Reconciler:
         started = time.monotonic()
         metrics.INFLIGHT.inc()
         try:
-            done, outbox = await self._act(running, action)
+            outcome = await self._act_holding_lease(running, action)
         finally:
             metrics.INFLIGHT.dec()
             metrics.ACTION_SECONDS.labels(action=action.value).observe(time.monotonic() - started)
+        if outcome is None:
+            return None
+        done, outbox = outcome
         if not await self._store.save(done, owner=self._owner, outbox=outbox):
             return None
         if outbox:
             self._on_outbox()
         return done
+
+    async def _act_holding_lease(
+        self, session: SessionState, action: Action
+    ) -> tuple[SessionState, list[OutboxMessage]] | None:
+        """Run the action while renewing the lease; give up the action if the lease is lost.
+
+        Leases are short and renewed (a heartbeat every third of the lease), so a crashed
+        worker's projects are taken over within one lease period, yet a live worker keeps
+        its project for as long as a slow Helm call takes.
+        """
+        task = asyncio.create_task(self._act(session, action))
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self._config.lease_seconds / 3)
+                if done:
+                    return task.result()
+                if await self._claim(session.project_uuid) is None:
+                    log.warning(
+                        "lease lost; abandoning action",
+                        action=action.value,
+                        project_uuid=session.project_uuid,
+                    )
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    return None
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
 
     async def _act(
         self, session: SessionState, action: Action

@@ -213,3 +213,27 @@ async def test_relay_publishes_in_order_once(world: World, project: str) -> None
     assert await world.relay.flush() == 0
     sent = [events.from_record(k, v, h) for _, k, v, h in world.publisher.sent]
     assert [type(e.data) for e in sent] == [events.SessionReady, events.SessionDeleted]
+
+
+async def test_lost_lease_abandons_the_action_without_recording(
+    world: World, project: str
+) -> None:
+    import asyncio
+    import dataclasses
+
+    world.reconciler._config = dataclasses.replace(world.reconciler._config, lease_seconds=0.15)
+    await world.intake.handle(world.record(world.created(project)))
+    real_wait = world.cluster.wait_deployment_available
+
+    async def slow(namespace: str, release: str, timeout: float) -> None:
+        world.clock.advance(60)  # our lease lapses, and another worker takes the project
+        assert await world.store.claim(project, "other", world.clock.now(), 600) is not None
+        await asyncio.sleep(1)
+        await real_wait(namespace, release, timeout)
+
+    world.cluster.wait_deployment_available = slow
+    result = await world.reconciler.reconcile(project)
+    assert result is None
+    session = await world.store.get(project)
+    assert session is not None and session.status is not Status.RUNNING
+    assert world.published(project) == [], "an abandoned action publishes nothing"

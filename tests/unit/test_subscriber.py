@@ -19,12 +19,14 @@ def _settings() -> Settings:
 
 async def test_valid_record_is_applied_through_the_subscriber(world: World, project: str) -> None:
     broker = subscriber.make_broker(_settings())
-    subscriber.subscribe(broker, _settings(), DeliveryGuard(world.intake, max_attempts=3,
-                                                            budget_seconds=1))
+    subscriber.subscribe(
+        broker, _settings(), DeliveryGuard(world.intake, max_attempts=3, budget_seconds=1)
+    )
     record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
     async with TestKafkaBroker(broker) as br:
-        await br.publish(record.value, "in", key=record.key,
-                         headers={k: v.decode() for k, v in record.headers})
+        await br.publish(
+            record.value, "in", key=record.key, headers={k: v.decode() for k, v in record.headers}
+        )
     session = await world.store.get(project)
     assert session is not None and session.status is Status.PENDING
     assert world.woken == [project]
@@ -32,11 +34,16 @@ async def test_valid_record_is_applied_through_the_subscriber(world: World, proj
 
 async def test_invalid_json_reaches_intake_and_is_dead_lettered(world: World) -> None:
     broker = subscriber.make_broker(_settings())
-    subscriber.subscribe(broker, _settings(), DeliveryGuard(world.intake, max_attempts=3,
-                                                            budget_seconds=1))
+    subscriber.subscribe(
+        broker, _settings(), DeliveryGuard(world.intake, max_attempts=3, budget_seconds=1)
+    )
     async with TestKafkaBroker(broker) as br:
-        await br.publish(b"{not json", "in", key=b"k",
-                         headers={"content-type": "application/json", "ce_specversion": "1.0"})
+        await br.publish(
+            b"{not json",
+            "in",
+            key=b"k",
+            headers={"content-type": "application/json", "ce_specversion": "1.0"},
+        )
     [(topic, key, value, headers)] = world.publisher.sent
     assert (topic, key, value) == (DLQ, b"k", b"{not json")
     assert dict(headers)[events.DLQ_CODE_HEADER] == b"missing-header"
