@@ -121,6 +121,7 @@ async def test_malformed_record_is_dead_lettered_and_neighbours_processed(
                         ("ce_specversion", b"1.0"),
                         ("ce_id", b"bad-1"),
                         ("ce_source", b"urn:test"),
+                        ("ce_time", b"2026-11-25T12:00:00Z"),
                         ("ce_type", b"io.devsessions.project.created.v1"),
                         ("content-type", b"application/json"),
                     ],
