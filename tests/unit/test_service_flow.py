@@ -215,9 +215,7 @@ async def test_relay_publishes_in_order_once(world: World, project: str) -> None
     assert [type(e.data) for e in sent] == [events.SessionReady, events.SessionDeleted]
 
 
-async def test_lost_lease_abandons_the_action_without_recording(
-    world: World, project: str
-) -> None:
+async def test_lost_lease_abandons_the_action_without_recording(world: World, project: str) -> None:
     import asyncio
     import dataclasses
 
