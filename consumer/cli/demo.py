@@ -70,7 +70,7 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
     console = Console()
     service = bootstrap.build(settings)
     _, asgi = service_app.build_app(service)
-    server = uvicorn.Server(
+    server = service_app.Server(
         uvicorn.Config(
             asgi,
             host=settings.http_host,

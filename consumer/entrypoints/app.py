@@ -10,7 +10,9 @@ is resumed on the next start from PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import structlog
 import uvicorn
@@ -69,6 +71,21 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
     return app, http.with_routes(app, store=service.store, ready=ready)
 
 
+class Server(uvicorn.Server):
+    """uvicorn, but a drained service exits 0 on SIGTERM/SIGINT.
+
+    uvicorn re-raises the stopping signal after its graceful shutdown, so the process
+    would end "killed by SIGTERM" (143) although everything was drained; supervisors and
+    tests then cannot tell a clean stop from a kill.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT."""
     service = bootstrap.build(settings)
@@ -81,7 +98,7 @@ async def serve(settings: Settings) -> None:
         log_config=None,
         access_log=False,
     )
-    await uvicorn.Server(config).serve()
+    await Server(config).serve()
 
 
 def main(settings: Settings) -> None:
