@@ -22,6 +22,7 @@ from devstack import (
     kafka,
     kube,
     kube_build,
+    kube_checks,
     paths,
     pins,
     ports,
@@ -131,13 +132,14 @@ def _kube_running(state: paths.StateLayout) -> bool:
 def _start_kube(reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port: int) -> None:
     bins = kube_build.binaries(p)
     with step(reporter, "kubernetes (kwok)", state.log(kube.COMPONENT)) as note:
-        if _kube_running(state) and kube.api_ready(state.kubeconfig):
+        reuse = _kube_running(state) and kube_checks.api_ready(state.kubeconfig)
+        if reuse:
             note.text = "reused"
         else:
             kube.start(bins, state, port)
             note.text = f"started, https://127.0.0.1:{port}"
-        kube.wait_ready(bins, state)
-        note.text += f", {kube.ready_nodes(state.kubeconfig)} nodes"
+        kube_checks.wait_ready(bins, state, started=not reuse)
+        note.text += f", {kube_checks.ready_nodes(state.kubeconfig)} nodes"
 
 
 def up(reporter: Reporter | None = None) -> StackInfo:

@@ -11,20 +11,17 @@ exactly those process groups.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-from devstack import procs
+from devstack import kube_config, procs
 from devstack.kube_build import KubeBinaries
 from devstack.paths import StateLayout
 
 COMPONENT = "kube"
-CLUSTER = "devsessions"
-NODES = 3
+CLUSTER = kube_config.CLUSTER
 PID_PREFIX = "kube-"
 
 
@@ -44,68 +41,12 @@ def kwok_env(state: StateLayout) -> dict[str, str]:
     return {**os.environ, "KWOK_WORKDIR": str(workdir(state))}
 
 
-def kubectl() -> str:
-    found = shutil.which("kubectl")
-    if found is None:
-        raise RuntimeError("kubectl is not installed")
-    return found
-
-
-# kwok simulates kubelets but provisions no volumes, so a pod with a PersistentVolumeClaim
-# would stay Pending. The controller-manager's built-in host-path provisioner (a testing
-# feature, fine for a single-machine stack) binds claims of the default StorageClass below.
-HOSTPATH_FLAG = "enable-hostpath-provisioner"
-KWOKCTL_CONFIG = f"""\
-kind: KwokctlConfiguration
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-componentsPatches:
-- name: kube-controller-manager
-  extraArgs:
-  - key: {HOSTPATH_FLAG}
-    value: "true"
-"""
-STORAGE_CLASS = """\
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: standard
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/host-path
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
-"""
-
-
 def config_file(state: StateLayout) -> Path:
-    """The kwokctl configuration (component patches) this stack creates clusters with."""
+    """The kwokctl configuration this stack creates its cluster with."""
     path = workdir(state) / "devstack-kwokctl.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(KWOKCTL_CONFIG)
+    path.write_text(kube_config.KWOKCTL_CONFIG)
     return path
-
-
-def create_argv(bins: KubeBinaries, port: int, config: Path | None = None) -> list[str]:
-    return [
-        str(bins.kwokctl),
-        "create",
-        "cluster",
-        f"--name={CLUSTER}",
-        "--runtime=binary",
-        f"--kube-apiserver-port={port}",
-        "--secure-port=true",
-        "--kube-authorization=true",
-        "--kube-admission=true",
-        "--kubeconfig=",
-        f"--kube-apiserver-binary={bins.kube_apiserver}",
-        f"--kube-controller-manager-binary={bins.kube_controller_manager}",
-        f"--kube-scheduler-binary={bins.kube_scheduler}",
-        f"--kwok-controller-binary={bins.kwok}",
-        f"--etcd-binary={bins.etcd}",
-        "--quiet-pull",
-        "--timeout=5m",
-        *([f"--config={config}"] if config is not None else []),
-    ]
 
 
 def _kwok_pid_files(state: StateLayout) -> list[Path]:
@@ -145,8 +86,8 @@ def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
     log = state.log(COMPONENT)
     env = kwok_env(state)
     existing = cluster_dir(state) / "kwok.yaml"
-    if existing.exists() and HOSTPATH_FLAG not in existing.read_text():
-        stop(state)  # made before volumes were provisioned: make it afresh
+    if existing.exists() and not kube_config.is_current(existing.read_text()):
+        stop(state)  # made by an older recipe: make it afresh
         shutil.rmtree(cluster_dir(state), ignore_errors=True)
     if existing.exists():
         _forget_stale_kwok_pids(state)
@@ -157,9 +98,8 @@ def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
             _record_pids(state)
     else:
         try:
-            procs.run_logged(
-                create_argv(bins, port, config_file(state)), log, env=env, timeout=400
-            )
+            argv = kube_config.create_argv(bins, port, config_file(state))
+            procs.run_logged(argv, log, env=env, timeout=400)
         except (procs.CommandError, subprocess.TimeoutExpired):
             _record_pids(state)
             stop(state)  # no half-made cluster: the next `up` creates it afresh
@@ -171,70 +111,6 @@ def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
     shutil.copyfile(source, tmp)
     tmp.chmod(0o600)
     tmp.replace(state.kubeconfig)
-
-
-def _kubectl(kubeconfig: Path, *args: str, timeout: float = 15) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def api_ready(kubeconfig: Path) -> bool:
-    try:
-        return _kubectl(kubeconfig, "get", "--raw=/readyz", timeout=10).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
-def ready_nodes(kubeconfig: Path) -> int:
-    """How many nodes report condition Ready=True."""
-    try:
-        out = _kubectl(kubeconfig, "get", "nodes", "-o", "json")
-    except subprocess.TimeoutExpired:
-        return 0
-    if out.returncode != 0:
-        return 0
-    count = 0
-    for node in json.loads(out.stdout).get("items", []):
-        conditions = node.get("status", {}).get("conditions", [])
-        count += any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    return count
-
-
-def _wait(what: str, check: object, timeout: float, log: Path) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"{what} not reached within {timeout:.0f}s (see {log})")
-
-
-def wait_ready(bins: KubeBinaries, state: StateLayout) -> None:
-    """API server ready, ``NODES`` Ready nodes, default service account present."""
-    kubeconfig, log = state.kubeconfig, state.log(COMPONENT)
-    _wait("kube-apiserver /readyz", lambda: api_ready(kubeconfig), 120, log)
-    if ready_nodes(kubeconfig) < NODES:
-        argv = [str(bins.kwokctl), "scale", "node", f"--replicas={NODES}", f"--name={CLUSTER}"]
-        procs.run_logged(argv, log, env=kwok_env(state), timeout=120)
-    _wait(f"{NODES} Ready nodes", lambda: ready_nodes(kubeconfig) >= NODES, 120, log)
-    manifest = workdir(state) / "storageclass.yaml"
-    manifest.write_text(STORAGE_CLASS)
-    applied = _kubectl(kubeconfig, "apply", "-f", str(manifest), timeout=30)
-    if applied.returncode != 0:
-        raise RuntimeError(f"default StorageClass not applied: {applied.stderr.strip()}")
-    _wait(
-        "service account default/default",
-        lambda: _kubectl(kubeconfig, "get", "serviceaccount", "default").returncode == 0,
-        60,
-        log,
-    )
 
 
 # Clients first, storage last: a controller whose API server vanished exits on its own,

@@ -1,0 +1,93 @@
+"""How the local cluster is made: kwokctl's configuration and ``create cluster`` flags.
+
+Pure data and argument building, no I/O. Choices, and why:
+
+- Every component binds 127.0.0.1 only.
+- RBAC and admission on: service-account tokens work, as in a real cluster.
+- No leader election for the controller-manager and scheduler: there is one of each,
+  and a restarted one would otherwise wait for the dead one's lease to expire.
+- No node leases for kwok: a restarted kwok controller has a new identity and would
+  leave every node (and so every pod) unmanaged until the old leases expire (200 s).
+- kwok simulates kubelets but provisions no volumes, so a pod with a
+  PersistentVolumeClaim would stay Pending: the controller-manager's built-in
+  host-path provisioner (a testing feature, fine for a single-machine stack) binds
+  claims of the default StorageClass below.
+
+A cluster made by an older recipe (its ``kwok.yaml`` lacks a marker) is made afresh.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from devstack.kube_build import KubeBinaries
+
+CLUSTER = "devsessions"
+HOSTPATH_FLAG = "enable-hostpath-provisioner"
+NO_LEADER_ELECTION = "leader-elect"
+NODE_LEASE_FLAG = "--node-lease-duration-seconds=0"
+
+KWOKCTL_CONFIG = f"""\
+kind: KwokctlConfiguration
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+options:
+  bindAddress: 127.0.0.1
+componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - key: {HOSTPATH_FLAG}
+    value: "true"
+  - key: {NO_LEADER_ELECTION}
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: {NO_LEADER_ELECTION}
+    value: "false"
+"""
+
+STORAGE_CLASS = """\
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+"""
+
+
+def create_argv(bins: KubeBinaries, port: int, config: Path) -> list[str]:
+    """``kwokctl create cluster`` with local binaries only (nothing is downloaded)."""
+    return [
+        str(bins.kwokctl),
+        "create",
+        "cluster",
+        f"--config={config}",
+        f"--name={CLUSTER}",
+        "--runtime=binary",
+        f"--kube-apiserver-port={port}",
+        "--secure-port=true",
+        "--kube-authorization=true",
+        "--kube-admission=true",
+        NODE_LEASE_FLAG,
+        "--kubeconfig=",
+        f"--kube-apiserver-binary={bins.kube_apiserver}",
+        f"--kube-controller-manager-binary={bins.kube_controller_manager}",
+        f"--kube-scheduler-binary={bins.kube_scheduler}",
+        f"--kwok-controller-binary={bins.kwok}",
+        f"--etcd-binary={bins.etcd}",
+        "--quiet-pull",
+        "--timeout=5m",
+    ]
+
+
+def is_current(kwok_yaml: str) -> bool:
+    """True when a cluster's saved ``kwok.yaml`` was made by this recipe."""
+    return (
+        HOSTPATH_FLAG in kwok_yaml
+        and NO_LEADER_ELECTION in kwok_yaml
+        and "nodeLeaseDurationSeconds" not in kwok_yaml
+        and "127.0.0.1" in kwok_yaml
+    )
