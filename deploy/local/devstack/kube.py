@@ -1,8 +1,9 @@
 """Kubernetes with simulated nodes: kwokctl runs the control plane as local processes.
 
-``kwokctl --runtime binary`` is given the cached binaries (it never downloads), with
-RBAC and admission on, so service-account tokens work; the kube-controller-manager
-runs its default controllers (namespace, deployment/replicaset, endpointslice,
+This module starts and stops the cluster; how it is made is :mod:`devstack.kube_config`,
+whether it is usable is :mod:`devstack.kube_checks`. ``kwokctl --runtime binary`` is
+given the cached binaries (it never downloads); the kube-controller-manager runs its
+default controllers (namespace, deployment/replicaset, endpointslice,
 serviceaccount-token, garbage collector, ...), and kwok's default stages make nodes
 and pods Ready. Its work directory lives under the state dir (``KWOK_WORKDIR``);
 each component kwokctl starts is recorded in our own pid files too, so ``down`` stops
