@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from benchmarks import common, intake, provision
+from consumer.observability import logging as logs
 
 
 async def main() -> None:
-    logging.disable(logging.INFO)
+    logs.configure("WARNING")
     info = common.stack()
     lines = [common.HEADER]
     lines += await intake.run(info)

@@ -95,7 +95,7 @@ def decode_project_event(
     key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
 ) -> Envelope[ProjectEvent]:
     """Decode an input event; a session event type is an ``unexpected-type`` error."""
-    return cast(Envelope[ProjectEvent], _decode(key, value, headers, PROJECT_EVENT_TYPES))
+    return cast("Envelope[ProjectEvent]", _decode(key, value, headers, PROJECT_EVENT_TYPES))
 
 
 def _decode(

@@ -21,6 +21,19 @@ from consumer.domain.model import LogPosition, SessionState
 from consumer.ports import InboxKey, IntakeFn, IntakeResult, OutboxMessage, OutboxRow, SendFn
 
 RELAY_LOCK = 7_200_917_002  # arbitrary, stable advisory-lock key
+_WRITTEN = [c.name for c in sessions.c if c.name not in ("id", "lease_owner", "lease_expires_at")]
+
+
+def _upsert() -> sa.Insert:
+    """INSERT ... ON CONFLICT (project_uuid) DO UPDATE, built once (the intake hot path)."""
+    stmt = pg_insert(sessions)
+    return stmt.on_conflict_do_update(
+        index_elements=[sessions.c.project_uuid],
+        set_={name: stmt.excluded[name] for name in _WRITTEN if name != "project_uuid"},
+    )
+
+
+_UPSERT = _upsert()
 _WORK_STATUSES = ("pending", "provisioning", "deleting")
 
 
@@ -63,14 +76,7 @@ class SqlStore:
             current = rows.to_state(row) if row else None
             new, messages, reconcile = fn(current)
             if new is not None:
-                values = rows.to_row(new)
-                stmt = pg_insert(sessions).values(values)
-                await conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[sessions.c.project_uuid],
-                        set_={k: stmt.excluded[k] for k in values if k != "project_uuid"},
-                    )
-                )
+                await conn.execute(_UPSERT, rows.to_row(new))
             await _add_outbox(conn, messages)
             return IntakeResult(duplicate=False, changed=new is not None, reconcile=reconcile)
 
