@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kube_client import KubeCluster, api_client
 from consumer.domain.backoff import RetryPolicy
-from consumer.ports import Clock, Cluster, Helm, Store
+from consumer.ports import Clock, Cluster, Helm, Publisher, Store
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
@@ -113,30 +114,29 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def build(
+@dataclasses.dataclass(frozen=True)
+class Parts:
+    """The service layer, wired: what both production and the in-memory tests run."""
+
+    intake: Intake
+    reconciler: Reconciler
+    workers: KeyedWorkers
+    relay: OutboxRelay
+    resync: Resync
+
+
+def wire(
     settings: Settings,
     *,
-    helm: Helm | None = None,
-    cluster: Cluster | None = None,
-    clock: Clock | None = None,
-) -> Service:
-    """Build a service; ``helm``/``cluster``/``clock`` may be swapped (tests, benchmarks)."""
-    clock = clock or SystemClock()
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    store = SqlStore(engine)
-    publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
-    kube: KubeCluster | None = None
-    if cluster is None:
-        kube = KubeCluster(
-            api_client(settings.kubeconfig), threads=settings.worker_concurrency * 2 + 4
-        )
-        cluster = kube
-    helm = helm or HelmCli(
-        binary=settings.helm_binary,
-        chart=settings.chart_path,
-        timeout_seconds=settings.helm_timeout_seconds,
-        kubeconfig=settings.kubeconfig,
-    )
+    store: Store,
+    publisher: Publisher,
+    helm: Helm,
+    cluster: Cluster,
+    clock: Clock,
+    owner: str | None = None,
+    rng: random.Random | None = None,
+) -> Parts:
+    """Connect intake, reconciler, workers, relay and resync over the given ports."""
     lifetime = timedelta(days=settings.session_lifetime_days)
     messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
     relay = OutboxRelay(
@@ -166,8 +166,9 @@ def build(
         clock=clock,
         messages=messages,
         config=config,
-        owner=owner_id(),
+        owner=owner or owner_id(),
         on_outbox=relay.wake,
+        rng=rng,
     )
     workers = KeyedWorkers(reconciler.reconcile, settings.worker_concurrency)
     intake = Intake(
@@ -188,15 +189,45 @@ def build(
         interval=settings.resync_interval_seconds,
         lifetime=lifetime,
     )
+    return Parts(intake, reconciler, workers, relay, resync)
+
+
+def build(
+    settings: Settings,
+    *,
+    helm: Helm | None = None,
+    cluster: Cluster | None = None,
+    clock: Clock | None = None,
+) -> Service:
+    """Build a service; ``helm``/``cluster``/``clock`` may be swapped (tests, benchmarks)."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    store = SqlStore(engine)
+    publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
+    kube: KubeCluster | None = None
+    if cluster is None:
+        kube = KubeCluster(
+            api_client(settings.kubeconfig), threads=settings.worker_concurrency * 2 + 4
+        )
+        cluster = kube
+    helm = helm or HelmCli(
+        binary=settings.helm_binary,
+        chart=settings.chart_path,
+        timeout_seconds=settings.helm_timeout_seconds,
+        kubeconfig=settings.kubeconfig,
+    )
+    parts = wire(
+        settings, store=store, publisher=publisher, helm=helm, cluster=cluster, clock=clock
+    )
     return Service(
         settings=settings,
         engine=engine,
         store=store,
         publisher=publisher,
         cluster=kube,
-        intake=intake,
-        reconciler=reconciler,
-        workers=workers,
-        relay=relay,
-        resync=resync,
+        intake=parts.intake,
+        reconciler=parts.reconciler,
+        workers=parts.workers,
+        relay=parts.relay,
+        resync=parts.resync,
     )

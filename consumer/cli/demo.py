@@ -60,7 +60,6 @@ def demo(
 
 
 async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None:
-    import uvicorn
     from rich.console import Console
 
     import events
@@ -70,16 +69,7 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
     console = Console()
     service = bootstrap.build(settings)
     _, asgi = service_app.build_app(service)
-    server = service_app.Server(
-        uvicorn.Config(
-            asgi,
-            host=settings.http_host,
-            port=settings.http_port,
-            lifespan="on",
-            log_config=None,
-            access_log=False,
-        )
-    )
+    server = service_app.make_server(settings, asgi)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():

@@ -86,10 +86,8 @@ class Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT."""
-    service = bootstrap.build(settings)
-    _, asgi = build_app(service)
+def make_server(settings: Settings, asgi: http.ASGIApp) -> Server:
+    """The HTTP server that also drives the app's lifespan (start and graceful stop)."""
     config = uvicorn.Config(
         asgi,
         host=settings.http_host,
@@ -98,7 +96,13 @@ async def serve(settings: Settings) -> None:
         log_config=None,
         access_log=False,
     )
-    await Server(config).serve()
+    return Server(config)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT."""
+    _, asgi = build_app(bootstrap.build(settings))
+    await make_server(settings, asgi).serve()
 
 
 def main(settings: Settings) -> None:

@@ -7,17 +7,15 @@ import itertools
 import random
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 
 import events
-from consumer.domain.backoff import RetryPolicy
-from consumer.service.actions.provision import ProvisionConfig
+from consumer import bootstrap
 from consumer.service.intake import Intake, RawRecord
-from consumer.service.messages import MessageFactory
-from consumer.service.reconciler import ReconcileConfig, Reconciler
+from consumer.service.reconciler import Reconciler
 from consumer.service.relay import OutboxRelay
+from consumer.settings import Settings
 from tests.fakes import FakeClock, FakeCluster, FakeHelm, FakePublisher, FakeStore
 
 INPUT, OUTPUT, DLQ = "in", "out", "dlq"
@@ -97,46 +95,48 @@ def world_factory() -> Callable[[], World]:
     return make_world
 
 
+SETTINGS = Settings(
+    output_topic=OUTPUT,
+    dead_letter_topic=DLQ,
+    consumer_group="group",
+    event_source="urn:test:provisioner",
+    ready_timeout_seconds=5,
+    namespace_delete_timeout_seconds=5,
+    lease_seconds=60,
+    max_attempts=3,
+    backoff_base_seconds=1,
+    backoff_max_seconds=4,
+    public_url_template="https://{project_uuid}.dev.example.com{path}",
+)
+
+
 def make_world() -> World:
+    """The production wiring (``bootstrap.wire``) over in-memory fakes."""
     store, helm, clock, publisher = FakeStore(), FakeHelm(), FakeClock(), FakePublisher()
     cluster = FakeCluster(helm)
-    messages = MessageFactory(source="urn:test:provisioner", topic=OUTPUT)
-    woken: list[str] = []
-    lifetime = timedelta(days=365)
-    intake = Intake(
+    parts = bootstrap.wire(
+        SETTINGS,
         store=store,
         publisher=publisher,
-        clock=clock,
-        messages=messages,
-        consumer_name="group",
-        dead_letter_topic=DLQ,
-        lifetime=lifetime,
-        on_work=woken.append,
-    )
-    config = ReconcileConfig(
-        provision=ProvisionConfig(
-            url_template="https://{project_uuid}.dev.example.com{path}", ready_timeout=5
-        ),
-        namespace_timeout=5,
-        lease_seconds=60,
-        lifetime=lifetime,
-        retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=4),
-    )
-    reconciler = Reconciler(
-        store=store,
         helm=helm,
         cluster=cluster,
         clock=clock,
-        messages=messages,
-        config=config,
         owner="test",
         rng=random.Random(7),
     )
-    relay = OutboxRelay(
-        store=store, publisher=publisher, clock=clock, batch_size=10, poll_seconds=0.01
-    )
+    woken: list[str] = []
+    parts.intake._on_work = woken.append  # the test settles by hand instead of workers
     return World(
-        store, helm, cluster, clock, publisher, intake, reconciler, relay, woken, itertools.count()
+        store,
+        helm,
+        cluster,
+        clock,
+        publisher,
+        parts.intake,
+        parts.reconciler,
+        parts.relay,
+        woken,
+        itertools.count(),
     )
 
 
