@@ -22,6 +22,7 @@ from tests.e2e.harness import (
     deleted,
     new_project,
     of,
+    run_cli,
     running,
 )
 
@@ -67,6 +68,26 @@ async def test_create_then_delete_round_trip(
             view = json.loads(body)
             assert code == 200 and view["status"] == "running"
             assert view["ip_address"] == data.ip_address
+            shown = run_cli(topo, "sessions", "show", project, "--json")
+            assert shown.returncode == 0, shown.stderr
+            doc = json.loads(shown.stdout)
+            for field in (
+                "id",
+                "project_uuid",
+                "namespace",
+                "status",
+                "ip_address",
+                "preview_url",
+                "preview_path",
+                "chat_url",
+                "chat_path",
+                "vscode_url",
+                "vscode_path",
+                "created_at",
+                "updated_at",
+            ):
+                assert field in doc, field
+            assert doc["status"] == "running" and doc["chat_url"] == data.chat_url
 
             await pub.publish(deleted(project))
             seen = await out.wait_for(
