@@ -1,4 +1,5 @@
-"""HTTP endpoints: health, readiness, Prometheus metrics, and the read-only session API.
+"""HTTP endpoints: health, readiness, Prometheus metrics, the event contract (AsyncAPI),
+and the read-only session API.
 
 ``GET /api/v1/sessions/project/{project_uuid}`` keeps the design's endpoint and field
 names for UIs that poll instead of consuming ``SessionReady``; sessions are created by
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from importlib import resources
 from typing import Any
 
 from prometheus_client import make_asgi_app
@@ -43,6 +45,7 @@ async def _json(send: Send, status: int, body: Any) -> None:
 def with_routes(app: ASGIApp, *, store: Store, ready: Callable[[], Awaitable[bool]]) -> ASGIApp:
     """Wrap the FastStream ASGI app with our routes; everything else goes to ``app``."""
     metrics_app = make_asgi_app()
+    asyncapi = json.loads(resources.files("events").joinpath("asyncapi.json").read_text())
 
     async def router(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,6 +59,8 @@ def with_routes(app: ASGIApp, *, store: Store, ready: Callable[[], Awaitable[boo
             await _json(send, 200 if ok else 503, {"ready": ok})
         elif path == "/metrics":
             await metrics_app(scope, receive, send)
+        elif path == "/asyncapi.json":
+            await _json(send, 200, asyncapi)
         elif match := SESSION_PATH.match(path):
             session = await store.get(match["uuid"])
             if session is None:

@@ -88,6 +88,10 @@ async def test_create_then_delete_round_trip(
             ):
                 assert field in doc, field
             assert doc["status"] == "running" and doc["chat_url"] == data.chat_url
+            code, body = service.get("/metrics")
+            assert code == 200 and b'devsessions_helm_calls_total{verb="upgrade"}' in body
+            code, body = service.get("/asyncapi.json")
+            assert code == 200 and json.loads(body)["asyncapi"].startswith("3.")
 
             await pub.publish(deleted(project))
             seen = await out.wait_for(
