@@ -76,6 +76,9 @@ class FakeStore:
         self._add(messages)
         return IntakeResult(duplicate=False, changed=new is not None, reconcile=reconcile)
 
+    async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {i for i in ids if (consumer, *i) in self.inbox}
+
     async def get(self, project_uuid: str) -> SessionState | None:
         row = self.rows.get(project_uuid)
         return row.state if row else None

@@ -23,6 +23,8 @@ from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
 
+BATCH = 500
+
 
 @dataclasses.dataclass
 class ReplayReport:
@@ -56,11 +58,20 @@ async def replay(
 ) -> ReplayReport:
     """Run both phases; ``workers`` must not be started yet (phase 1 only queues)."""
     report = ReplayReport()
+    batch: list[RawRecord] = []
+
+    async def apply() -> None:
+        for outcome in await intake.handle_many(batch, dead_letter=False):
+            report.records += 1
+            report.outcomes[outcome.value] += 1
+        progress.advance("read", len(batch))
+        batch.clear()
+
     async for record in log:
-        outcome = await intake.handle(record, dead_letter=False)
-        report.records += 1
-        report.outcomes[outcome.value] += 1
-        progress.advance("read", 1)
+        batch.append(record)
+        if len(batch) >= BATCH:
+            await apply()
+    await apply()
     unconverged = [
         s.project_uuid for s in await store.list_sessions(limit=1_000_000) if not s.converged
     ]

@@ -235,3 +235,23 @@ async def test_lost_lease_abandons_the_action_without_recording(world: World, pr
     session = await world.store.get(project)
     assert session is not None and session.status is not Status.RUNNING
     assert world.published(project) == [], "an abandoned action publishes nothing"
+
+
+async def test_batch_replay_skips_known_records_and_applies_new_ones_in_order(
+    world: World, project: str
+) -> None:
+    old = [world.record(world.created(project)), world.record(world.deleted(project))]
+    for r in old:
+        await world.intake.handle(r)
+    new = world.record(world.created(project))
+    bad = RawRecord("in", 0, 50, b"k", b"{", ())
+    outcomes = await world.intake.handle_many([*old, bad, new], dead_letter=False)
+    assert outcomes == [
+        Outcome.DUPLICATE,
+        Outcome.DUPLICATE,
+        Outcome.SKIPPED_INVALID,
+        Outcome.APPLIED,
+    ]
+    session = await world.store.get(project)
+    assert session is not None and session.desired is Desired.PRESENT
+    assert world.publisher.sent == [], "replay never dead-letters again"

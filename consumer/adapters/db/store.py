@@ -80,6 +80,19 @@ class SqlStore:
             await _add_outbox(conn, messages)
             return IntakeResult(duplicate=False, changed=new is not None, reconcile=reconcile)
 
+    async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (source, id) pairs the inbox already holds: one query for a whole batch."""
+        if not ids:
+            return set()
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(inbox.c.source, inbox.c.event_id).where(
+                    inbox.c.consumer == consumer,
+                    sa.tuple_(inbox.c.source, inbox.c.event_id).in_(list(ids)),
+                )
+            )
+            return {(r[0], r[1]) for r in result}
+
     async def get(self, project_uuid: str) -> SessionState | None:
         async with self._engine.connect() as conn:
             row = (
