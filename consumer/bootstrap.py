@@ -188,6 +188,7 @@ def wire(
         clock=clock,
         interval=settings.resync_interval_seconds,
         lifetime=lifetime,
+        inbox_retention=timedelta(days=settings.inbox_retention_days),
     )
     return Parts(intake, reconciler, workers, relay, resync)
 

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     resync_interval_seconds: PositiveFloat = 15.0
     lease_seconds: PositiveInt = 30  # renewed every third while a worker acts
     session_lifetime_days: PositiveInt = 365
+    inbox_retention_days: PositiveInt = 30  # the high-water marks keep order without it
 
     # Endpoints published in SessionReady
     public_url_template: str = "https://{project_uuid}.dev.example.com{path}"

@@ -157,6 +157,9 @@ class FakeStore:
     async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
         return 0
 
+    async def prune_inbox(self, before: datetime) -> int:
+        return 0
+
     async def relay_batch(self, *, limit: int, send: SendFn, now: datetime) -> int:
         batch = [r for r in self.outbox if r.id not in self.sent][:limit]
         if not batch:

@@ -1,4 +1,4 @@
-"""Periodic resync: hands due sessions to the workers and renews expiries.
+"""Periodic resync: hands due sessions to the workers, renews expiries, prunes the inbox.
 
 Events wake the workers directly; this loop is the safety net that makes the system
 converge anyway: after a restart or a crash mid-action (sessions left ``provisioning``
@@ -8,7 +8,7 @@ or ``deleting``), when a retry's backoff expires, or when another replica's leas
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -29,18 +29,26 @@ class Resync:
         clock: Clock,
         interval: float,
         lifetime: timedelta,
+        inbox_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._store, self._workers, self._clock = store, workers, clock
         self._interval, self._lifetime = interval, lifetime
+        self._retention = inbox_retention
+        self._last_prune: datetime | None = None
 
     async def once(self) -> int:
         """Submit every due session now; returns how many."""
         due = await self._store.due(self._clock.now())
         for project_uuid in due:
             self._workers.submit(project_uuid)
-        renewed = await self._store.renew_expiry(self._clock.now(), self._lifetime.total_seconds())
-        if due or renewed:
-            log.info("resync", due=len(due), renewed=renewed)
+        now = self._clock.now()
+        renewed = await self._store.renew_expiry(now, self._lifetime.total_seconds())
+        pruned = 0
+        if self._last_prune is None or now - self._last_prune > timedelta(hours=1):
+            pruned = await self._store.prune_inbox(now - self._retention)
+            self._last_prune = now
+        if due or renewed or pruned:
+            log.info("resync", due=len(due), renewed=renewed, pruned_inbox=pruned)
         return len(due)
 
     async def run(self) -> None:
