@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -160,3 +161,45 @@ async def test_pruned_inbox_still_never_reapplies_old_events(pg_world: World) ->
     assert (await world.intake.handle(create)).value == "unchanged"  # stale by high-water mark
     session = await world.store.get(project)
     assert session is not None and session.desired.value == "absent"
+
+
+async def test_project_overrides_reach_the_running_pod(
+    cluster: KubeCluster, helm: HelmCli, stack: StackInfo
+) -> None:
+    import events
+    from consumer.domain import values
+    from tests.unit.test_values import session
+
+    project = str(uuid.uuid4())
+    overrides = events.ChartOverrides(
+        vscode_image="codercom/code-server:4.99.0", cpu_request="250m", env={"TEAM": "blue"}
+    )
+    state = session(overrides.model_dump(exclude_defaults=True))
+    state = type(state)(
+        **{
+            **state.__dict__,
+            "project_uuid": project,
+            "namespace": project,
+            "release_name": naming.release_for(project),
+        }
+    )
+    await cluster.ensure_namespace(project, naming.namespace_labels(project))
+    try:
+        wanted = values.chart_values(state, ingress_host=f"{project}.dev.example.com")
+        await helm.upgrade_install(state.release_name, project, wanted)
+        await cluster.wait_deployment_available(project, state.release_name, timeout=120)
+        apps = client.AppsV1Api(api_client(str(stack.kubeconfig)))
+        pod = apps.read_namespaced_deployment("dev-session", project).spec.template.spec
+        by_name = {c.name: c for c in pod.containers}
+        assert by_name["vscode"].image == "codercom/code-server:4.99.0"
+        assert all(c.resources.requests["cpu"] == "250m" for c in pod.containers)
+        assert all(
+            {"name": "TEAM", "value": "blue"} in [{"name": e.name, "value": e.value} for e in c.env]
+            for c in pod.containers
+        )
+        net = client.NetworkingV1Api(api_client(str(stack.kubeconfig)))
+        [ingress] = net.list_namespaced_ingress(project).items
+        assert ingress.spec.rules[0].host == f"{project}.dev.example.com"
+    finally:
+        await helm.uninstall(naming.release_for(project), project)
+        await cluster.delete_namespace(project)
