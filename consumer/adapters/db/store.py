@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.adapters.db import rows
+from consumer.adapters.db import outbox_rows, rows
 from consumer.adapters.db.tables import inbox, outbox, sessions
 from consumer.domain.model import LogPosition, SessionState
-from consumer.ports import InboxKey, IntakeFn, IntakeResult, OutboxMessage, OutboxRow, SendFn
+from consumer.ports import InboxKey, IntakeFn, IntakeResult, OutboxMessage, SendFn
 
 RELAY_LOCK = 7_200_917_002  # arbitrary, stable advisory-lock key
 _WRITTEN = [c.name for c in sessions.c if c.name not in ("id", "lease_owner", "lease_expires_at")]
@@ -77,7 +77,7 @@ class SqlStore:
             new, messages, reconcile = fn(current)
             if new is not None:
                 await conn.execute(_UPSERT, rows.to_row(new))
-            await _add_outbox(conn, messages)
+            await outbox_rows.add(conn, messages)
             return IntakeResult(duplicate=False, changed=new is not None, reconcile=reconcile)
 
     async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -161,7 +161,7 @@ class SqlStore:
             )
             if result.first() is None:
                 return False
-            await _add_outbox(conn, outbox)
+            await outbox_rows.add(conn, outbox)
             return True
 
     async def release(self, project_uuid: str, owner: str) -> None:
@@ -230,7 +230,7 @@ class SqlStore:
                 .order_by(outbox.c.id)
                 .limit(limit)
             )
-            batch = [_outbox_row(r) for r in result.mappings()]
+            batch = [outbox_rows.from_row(r) for r in result.mappings()]
             if not batch:
                 return 0
             await send(batch)
@@ -238,40 +238,3 @@ class SqlStore:
                 outbox.update().where(outbox.c.id.in_([r.id for r in batch])).values(sent_at=now)
             )
             return len(batch)
-
-
-async def _add_outbox(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
-    """Insert outbox rows; an event id already there is skipped (same event, same id)."""
-    if not messages:
-        return
-    await conn.execute(
-        pg_insert(outbox)
-        .values(
-            [
-                {
-                    "event_id": m.event_id,
-                    "project_uuid": m.project_uuid,
-                    "event_type": m.event_type,
-                    "topic": m.topic,
-                    "key": m.key,
-                    "value": m.value,
-                    "headers": [[name, value.decode("utf-8")] for name, value in m.headers],
-                }
-                for m in messages
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=[outbox.c.event_id])
-    )
-
-
-def _outbox_row(row: sa.RowMapping) -> OutboxRow:
-    message = OutboxMessage(
-        event_id=row["event_id"],
-        project_uuid=row["project_uuid"],
-        event_type=row["event_type"],
-        topic=row["topic"],
-        key=bytes(row["key"]),
-        value=bytes(row["value"]),
-        headers=tuple((name, value.encode("utf-8")) for name, value in row["headers"]),
-    )
-    return OutboxRow(id=row["id"], message=message)
