@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from consumer.service.intake import RawRecord
+from consumer.service.intake import RawRecord, raw_headers
 
 
 async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
@@ -78,7 +78,7 @@ def _raw(r: ConsumerRecord[bytes, bytes]) -> RawRecord:
         offset=r.offset,
         key=r.key,
         value=r.value,
-        headers=tuple((k, bytes(v)) for k, v in r.headers),
+        headers=raw_headers(r.headers),
     )
 
 
@@ -115,7 +115,7 @@ async def read_log(
                             offset=r.offset,
                             key=r.key,
                             value=r.value,
-                            headers=tuple((k, bytes(v)) for k, v in r.headers),
+                            headers=raw_headers(r.headers),
                         )
             for tp in list(remaining):
                 if await consumer.position(tp) >= end[tp]:

@@ -11,6 +11,9 @@ A new consumer group starts from the earliest offset.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream import AckPolicy
@@ -18,7 +21,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 
 from consumer.service.guard import DeliveryGuard, Verdict
-from consumer.service.intake import RawRecord
+from consumer.service.intake import RawRecord, raw_headers
 from consumer.settings import Settings
 
 
@@ -27,12 +30,41 @@ async def _raw_body(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
+def _header_text(value: object) -> bytes:
+    if isinstance(value, bytes):
+        try:
+            value.decode()
+        except UnicodeDecodeError:
+            return b""
+        return value
+    return b""
+
+
+async def _tolerant_parser(
+    record: Any, original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """FastStream's parser, made safe for headers that are not UTF-8 or are null.
+
+    FastStream decodes every header to text before the handler runs; a bad header would
+    raise there, the record would be neither acknowledged nor dead-lettered, and the next
+    commit would pass it. FastStream gets a sanitised copy; intake still sees the record
+    exactly as delivered (``raw_message``) and dead-letters it with the reason.
+    """
+    safe = dataclasses.replace(record, headers=[(k, _header_text(v)) for k, v in record.headers])
+    if hasattr(record, "consumer"):
+        safe.consumer = record.consumer
+    message: StreamMessage[Any] = await original(safe)
+    message.raw_message = record
+    return message
+
+
 def make_broker(settings: Settings) -> KafkaBroker:
     """A broker for the service's bootstrap servers."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id="devsessions-consumer",
         graceful_timeout=float(settings.helm_timeout_seconds),
+        logger=logging.getLogger("faststream.kafka"),
     )
 
 
@@ -46,6 +78,7 @@ def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> 
         ack_policy=AckPolicy.MANUAL,
         max_poll_interval_ms=settings.max_poll_interval_ms,
         decoder=_raw_body,
+        parser=_tolerant_parser,
         title="project-events",
         description="ProjectCreated / ProjectDeleted, CloudEvents binary mode, key = project UUID",
     )
@@ -57,7 +90,7 @@ def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> 
             offset=raw.offset,
             key=raw.key,
             value=raw.value,
-            headers=tuple((k, bytes(v)) for k, v in (raw.headers or ())),
+            headers=raw_headers(raw.headers),
         )
         verdict = await guard.process(record)
         if verdict is Verdict.ACK:

@@ -37,6 +37,13 @@ class RawRecord:
     headers: tuple[tuple[str, bytes], ...]
 
 
+def raw_headers(headers: object) -> tuple[tuple[str, bytes], ...]:
+    """Headers as delivered, with a null value kept as an empty one (Kafka allows null)."""
+    if not headers:
+        return ()
+    return tuple((str(k), bytes(v) if v is not None else b"") for k, v in headers)  # type: ignore[attr-defined]
+
+
 class Outcome(enum.StrEnum):
     """What intake did with a record."""
 

@@ -151,6 +151,12 @@ async def test_malformed_record_is_dead_lettered_and_neighbours_processed(
                         ("content-type", b"application/json"),
                     ],
                 )
+                await producer.send_and_wait(  # a header that is not UTF-8 text
+                    topo.input_topic,
+                    key=before.encode(),
+                    value=b"{}",
+                    headers=[("ce_specversion", b"1.0"), ("ce_id", b"\xff\xfe")],
+                )
             finally:
                 await producer.stop()
             await pub.publish(created(after))
@@ -161,12 +167,14 @@ async def test_malformed_record_is_dead_lettered_and_neighbours_processed(
             deadline_hit = False
             for _ in range(20):
                 await dlq.poll()
-                if dlq.records:
+                if len(dlq.records) >= 2:
                     break
             else:
                 deadline_hit = True
             assert not deadline_hit, "nothing reached the dead-letter topic"
-            [bad] = dlq.records
+            bad, not_text = dlq.records
+            assert dict(not_text.headers)[events.DLQ_CODE_HEADER] == b"invalid-header"
+            assert dict(not_text.headers)["ce_id"] == b"\xff\xfe"  # kept as delivered
             headers = dict(bad.headers)
             assert bad.value == b'{"project_uuid": 1}'
             assert headers[events.DLQ_CODE_HEADER] == b"invalid-data"

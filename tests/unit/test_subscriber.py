@@ -3,6 +3,7 @@ intake untouched (even invalid JSON), and each is acknowledged only after intake
 
 from __future__ import annotations
 
+import pytest
 from faststream.kafka import TestKafkaBroker
 
 import events
@@ -87,3 +88,40 @@ async def test_database_outage_is_retried_then_handed_back_not_acked(
     verdict = await guard.process(RawRecord("in", 0, 7, record.key, record.value, record.headers))
     assert verdict is Verdict.RETRY_LATER
     assert world.publisher.sent == [], "an outage is not the record's fault: no dead letter"
+
+
+async def test_headers_that_are_not_text_reach_intake_as_delivered() -> None:
+    from aiokafka.structs import ConsumerRecord
+    from faststream.kafka.message import KafkaAckableMessage
+    from faststream.kafka.parser import AioKafkaParser
+
+    record = ConsumerRecord(
+        topic="in",
+        partition=0,
+        offset=3,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=b"v",
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=1,
+        headers=(
+            ("ce_id", b"\xff\xfe"),
+            ("ce_source", None),
+            ("content-type", b"application/json"),
+        ),
+    )
+    parser = AioKafkaParser(msg_class=KafkaAckableMessage, regex=None)
+    message = await subscriber._tolerant_parser(record, parser.parse_message)
+    assert message.raw_message is record
+    assert message.headers["ce_id"] == ""  # FastStream's view, sanitised
+    with pytest.raises(UnicodeDecodeError):  # what FastStream alone would have done
+        await parser.parse_message(record)
+    from consumer.service.intake import raw_headers
+
+    assert raw_headers(record.headers) == (
+        ("ce_id", b"\xff\xfe"),
+        ("ce_source", b""),
+        ("content-type", b"application/json"),
+    )
