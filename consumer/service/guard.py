@@ -16,12 +16,24 @@ import time
 
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from consumer.service.intake import Intake, RawRecord
 
 log = structlog.get_logger(__name__)
 
-_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+# SQLSTATE classes that say "this statement, with this data, can never succeed"; every
+# other database error (connection, starting up, too many clients, read-only standby,
+# serialization, lock timeouts, ...) is the database's state, not the record's fault.
+_DETERMINISTIC_SQLSTATE = ("22", "23", "42")
 
 
 class Verdict(enum.StrEnum):
@@ -32,9 +44,15 @@ class Verdict(enum.StrEnum):
 
 
 def _unavailable(exc: BaseException) -> bool:
+    """True when the failure is the database's state: retry, never dead-letter."""
     if isinstance(exc, _UNAVAILABLE):
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        return not sqlstate.startswith(_DETERMINISTIC_SQLSTATE)
+    return False
 
 
 class DeliveryGuard:
@@ -53,21 +71,28 @@ class DeliveryGuard:
         self._max_attempts = max_attempts
         self._budget = budget_seconds
         self._base, self._max = base_delay, max_delay
+        # Failures per record survive a hand-back to Kafka, so a poison record whose
+        # attempts are slow still reaches the dead-letter topic instead of looping.
+        self._failures: dict[tuple[str, int, int], int] = {}
 
     async def process(self, record: RawRecord) -> Verdict:
         """Apply ``record``; ACK once durable or dead-lettered, RETRY_LATER to re-read."""
         deadline = time.monotonic() + self._budget
-        failures = 0
+        where = (record.topic, record.partition, record.offset)
         while True:
             try:
                 await self._intake.handle(record)
+                self._failures.pop(where, None)
                 return Verdict.ACK
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                failures += 1
+                failures = self._failures[where] = self._failures.get(where, 0) + 1
                 if not _unavailable(exc) and failures >= self._max_attempts:
-                    return await self._poison(record, exc, failures)
+                    verdict = await self._poison(record, exc, failures)
+                    if verdict is Verdict.ACK:
+                        self._failures.pop(where, None)
+                    return verdict
                 delay = min(self._max, self._base * 2 ** (failures - 1))
                 log.warning(
                     "intake failed; retrying",

@@ -125,3 +125,53 @@ async def test_headers_that_are_not_text_reach_intake_as_delivered() -> None:
         ("ce_source", b""),
         ("content-type", b"application/json"),
     )
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def _dbapi_error(sqlstate: str) -> Exception:
+    from sqlalchemy.exc import DBAPIError
+
+    return DBAPIError("INSERT ...", {}, _PgError(sqlstate))
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "dead_lettered"),
+    [("57P03", False), ("53300", False), ("25006", False), ("40001", False), ("23505", True)],
+)
+async def test_database_errors_are_classified_by_sqlstate(
+    world: World, project: str, sqlstate: str, dead_lettered: bool
+) -> None:
+    from consumer.service.guard import Verdict
+    from consumer.service.intake import RawRecord
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        raise _dbapi_error(sqlstate)
+
+    world.store.apply_intake = failing
+    guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=0.3, base_delay=0.01)
+    record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    verdict = await guard.process(RawRecord("in", 0, 9, record.key, record.value, record.headers))
+    assert (verdict is Verdict.ACK) == dead_lettered
+    assert bool(world.publisher.sent) == dead_lettered
+
+
+async def test_poison_attempts_add_up_across_hand_backs(world: World, project: str) -> None:
+    from consumer.service.guard import Verdict
+    from consumer.service.intake import RawRecord
+
+    async def slow_bug(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("bug")
+
+    world.store.apply_intake = slow_bug
+    # a budget too short for a second attempt: each delivery fails once, then is handed back
+    guard = DeliveryGuard(world.intake, max_attempts=3, budget_seconds=0.001, base_delay=0.01)
+    record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    raw = RawRecord("in", 0, 11, record.key, record.value, record.headers)
+    verdicts = [await guard.process(raw) for _ in range(3)]
+    assert verdicts == [Verdict.RETRY_LATER, Verdict.RETRY_LATER, Verdict.ACK]
+    assert world.publisher.sent, "dead-lettered on the third delivery"
