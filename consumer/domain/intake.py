@@ -134,7 +134,7 @@ def _on_deleted(
             reason="unknown project: record tombstone, republish SessionDeleted",
         )
     seen = dataclasses.replace(current, high_water=position, updated_at=now)
-    if current.desired is Desired.ABSENT:
+    if current.desired is Desired.ABSENT and current.status is not Status.FAILED:
         replies = (Reply.SESSION_DELETED,) if current.status is Status.DELETED else ()
         return IntakeDecision(seen, replies=replies, reason="already deleted or deleting")
     doomed = dataclasses.replace(
@@ -147,7 +147,8 @@ def _on_deleted(
         last_error=None,
         next_attempt_at=None,
     )
-    return IntakeDecision(doomed, reconcile=True, reason="tear down")
+    reason = "retry failed teardown" if current.status is Status.FAILED else "tear down"
+    return IntakeDecision(doomed, reconcile=True, reason=reason)
 
 
 def _new_session(

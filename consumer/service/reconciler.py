@@ -21,7 +21,7 @@ import structlog
 
 from consumer.domain import reconcile
 from consumer.domain.backoff import RetryPolicy
-from consumer.domain.errors import ActionError, PermanentError
+from consumer.domain.errors import ActionError, PermanentError, TransientError
 from consumer.domain.model import SessionState
 from consumer.domain.reconcile import Action
 from consumer.observability import metrics
@@ -135,19 +135,28 @@ class Reconciler:
                 done, _ = await asyncio.wait({task}, timeout=self._config.lease_seconds / 3)
                 if done:
                     return task.result()
-                if await self._claim(session.project_uuid) is None:
+                try:
+                    claimed = await asyncio.wait_for(
+                        self._claim(session.project_uuid), self._config.lease_seconds / 3
+                    )
+                except Exception as exc:  # cannot confirm the lease: stop acting on it
                     log.warning(
-                        "lease lost; abandoning action",
+                        "lease renewal failed; abandoning action",
+                        error=repr(exc),
+                        project_uuid=session.project_uuid,
+                    )
+                    return None
+                if claimed is None or claimed.generation != session.generation:
+                    log.warning(
+                        "lease lost or desire changed; abandoning action",
                         action=action.value,
                         project_uuid=session.project_uuid,
                     )
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
                     return None
-        except asyncio.CancelledError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            raise
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _act(
         self, session: SessionState, action: Action
@@ -173,7 +182,14 @@ class Reconciler:
                 now = self._clock.now()
                 done = reconcile.torn_down(session, now)
                 message = self._messages.session_deleted(done, done.cause, now)
-        except ActionError as exc:
+        except Exception as caught:  # CancelledError is not an Exception: it propagates
+            exc = (
+                caught
+                if isinstance(caught, ActionError)
+                else TransientError("unexpected", f"{type(caught).__name__}: {caught}")
+            )
+            if not isinstance(caught, ActionError):
+                log.exception("unexpected error in action", project_uuid=session.project_uuid)
             metrics.ACTIONS.labels(action=action.value, result="failed").inc()
             now = self._clock.now()
             failure = reconcile.failed(

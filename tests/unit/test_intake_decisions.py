@@ -115,3 +115,13 @@ def test_other_partition_is_taken_as_newer() -> None:
     live = decide(None, created(), 100).session
     d = decide(live, intake.Deleted(P), 3, partition=1)
     assert d.session is not None and d.session.desired is Desired.ABSENT
+
+
+def test_delete_revives_a_failed_teardown() -> None:
+    live = decide(None, created(), 1).session
+    deleting = decide(live, intake.Deleted(P), 2).session
+    failed = dataclasses.replace(deleting, status=Status.FAILED, attempts=5)
+    d = decide(failed, intake.Deleted(P), 3)
+    assert d.reconcile and d.session is not None
+    assert (d.session.status, d.session.attempts) == (Status.DELETING, 0)
+    assert d.session.generation == failed.generation + 1

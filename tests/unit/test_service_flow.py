@@ -255,3 +255,41 @@ async def test_batch_replay_skips_known_records_and_applies_new_ones_in_order(
     session = await world.store.get(project)
     assert session is not None and session.desired is Desired.PRESENT
     assert world.publisher.sent == [], "replay never dead-letters again"
+
+
+async def test_unexpected_error_counts_as_a_failed_attempt(world: World, project: str) -> None:
+    async def broken(namespace: str, release: str) -> object:
+        raise KeyError("preview")
+
+    world.cluster.observe = broken
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.PENDING and session.attempts == 1
+    [failed] = world.published(project)
+    assert isinstance(failed.data, events.SessionFailed) and failed.data.will_retry
+    assert "unexpected: KeyError" in failed.data.reason
+
+
+async def test_newer_event_during_an_action_abandons_it(world: World, project: str) -> None:
+    import asyncio
+    import dataclasses
+
+    world.reconciler._config = dataclasses.replace(world.reconciler._config, lease_seconds=0.15)
+    await world.intake.handle(world.record(world.created(project)))
+    real_wait = world.cluster.wait_deployment_available
+    calls = 0
+
+    async def slow_then_deleted(namespace: str, release: str, timeout: float) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the first provision is slow, and a delete arrives meanwhile
+            await world.intake.handle(world.record(world.deleted(project)))
+            await asyncio.sleep(1)
+        await real_wait(namespace, release, timeout)
+
+    world.cluster.wait_deployment_available = slow_then_deleted
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.DELETED
+    assert [type(e.data) for e in world.published(project)] == [events.SessionDeleted]

@@ -47,6 +47,11 @@ class SqlStore:
         self, key: InboxKey, position: LogPosition, project_uuid: str, fn: IntakeFn
     ) -> IntakeResult:
         async with self._engine.begin() as conn:
+            # Serialise intake per project even before its row exists (FOR UPDATE locks
+            # nothing on a missing row): two first events must not both decide from None.
+            await conn.execute(
+                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(project_uuid, 0)))
+            )
             seen = await conn.execute(
                 pg_insert(inbox)
                 .values(
