@@ -18,12 +18,14 @@ from typing import Any
 
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from consumer.domain import naming
 from consumer.domain.endpoints import COMPONENTS, Observed, Route
 from consumer.domain.errors import PermanentError, StepTimeout, TransientError
 
 WATCH_WINDOW_SECONDS = 10
+REQUEST_TIMEOUT = (5, 30)  # connect, read: seconds
 
 
 def api_client(kubeconfig: str | None) -> client.ApiClient:
@@ -45,21 +47,33 @@ class KubeCluster:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kube")
 
     async def _call(self, step: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one API call on the pool, bounded by a client-side timeout.
+
+        A half-open connection must not hold a worker forever (the server-side
+        ``timeout_seconds`` of a watch does not cover that); transport failures become
+        the domain's transient errors, naming the step.
+        """
+        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+        return await self._run(step, functools.partial(fn, *args, **kwargs))
+
+    async def _run(self, step: str, thunk: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(self._pool, thunk)
         except ApiException as exc:
             raise _classify(step, exc) from exc
+        except (HTTPError, OSError) as exc:
+            raise TransientError(step, f"API server unreachable: {exc}") from exc
 
     async def _maybe(self, step: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Like ``_call``, but "not found" (404; 409 on create) is an answer: None."""
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
-        except ApiException as exc:
-            if exc.status in (404, 409):
+            return await self._call(step, fn, *args, **kwargs)
+        except TransientError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ApiException) and cause.status in (404, 409):
                 return None
-            raise _classify(step, exc) from exc
+            raise
 
     async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
         step = "ensure namespace"
@@ -93,11 +107,13 @@ class KubeCluster:
 
     async def wait_namespace_gone(self, name: str, timeout: float) -> None:
         step = "wait for namespace deletion"
+        selector = f"metadata.name={name}"
         deadline = time.monotonic() + timeout
         while True:
-            ns = await self._maybe(step, self._core.read_namespace, name)
-            if ns is None:
+            listed = await self._call(step, self._core.list_namespace, field_selector=selector)
+            if not listed.items:
                 return
+            ns = listed.items[0]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 conditions = (
@@ -112,7 +128,11 @@ class KubeCluster:
                     step, f"namespace {name} still present after {timeout:.0f}s ({conditions})"
                 )
             await self._watch_window(
-                step, self._core.list_namespace, remaining, field_selector=f"metadata.name={name}"
+                step,
+                self._core.list_namespace,
+                remaining,
+                listed.metadata.resource_version,
+                field_selector=selector,
             )
 
     async def wait_deployment_available(self, namespace: str, release: str, timeout: float) -> None:
@@ -134,6 +154,7 @@ class KubeCluster:
                 step,
                 self._apps.list_namespaced_deployment,
                 remaining,
+                deployments.metadata.resource_version,
                 namespace,
                 label_selector=selector,
             )
@@ -166,17 +187,39 @@ class KubeCluster:
         return Observed(cluster_ip=combined.spec.cluster_ip, routes=routes)
 
     async def _watch_window(
-        self, step: str, fn: Callable[..., Any], remaining: float, *args: Any, **kwargs: Any
+        self,
+        step: str,
+        fn: Callable[..., Any],
+        remaining: float,
+        resource_version: str,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
-        """Block until the first watch event or the end of a short window."""
+        """Block until the first change after ``resource_version``, or a short window.
+
+        Watching from the list's resource version means only real changes wake us (a
+        watch without one replays every existing object as ADDED and returns at once).
+        """
         window = max(1, min(WATCH_WINDOW_SECONDS, int(remaining) + 1))
 
         def first_event() -> None:
             stream = watch.Watch()  # type: ignore[no-untyped-call]
-            for _ in stream.stream(fn, *args, timeout_seconds=window, **kwargs):  # type: ignore[no-untyped-call]
-                stream.stop()  # type: ignore[no-untyped-call]
+            events = stream.stream(  # type: ignore[no-untyped-call]
+                fn,
+                *args,
+                resource_version=resource_version,
+                timeout_seconds=window,
+                _request_timeout=window + 5,
+                **kwargs,
+            )
+            try:
+                for _ in events:
+                    stream.stop()  # type: ignore[no-untyped-call]
+            except ApiException as exc:
+                if exc.status != 410:  # 410 Gone: the version expired; the caller re-lists
+                    raise
 
-        await self._call(step, first_event)
+        await self._run(step, first_event)
 
     async def _why_not_ready(self, namespace: str, selector: str, deployments: list[Any]) -> str:
         if not deployments:
@@ -203,12 +246,18 @@ class KubeCluster:
 
 
 def _available(deployment: Any) -> bool:
-    status = deployment.status
+    """Available, and every replica is of the current template (no old pod counts)."""
+    status, spec = deployment.status, deployment.spec
     if (status.observed_generation or 0) < (deployment.metadata.generation or 0):
         return False
+    wanted = spec.replicas if spec.replicas is not None else 1
     conditions = {c.type: c.status for c in (status.conditions or [])}
-    wanted = deployment.spec.replicas if deployment.spec.replicas is not None else 1
-    return conditions.get("Available") == "True" and (status.available_replicas or 0) >= wanted
+    return (
+        conditions.get("Available") == "True"
+        and (status.updated_replicas or 0) >= wanted
+        and (status.available_replicas or 0) >= wanted
+        and (status.replicas or 0) == (status.updated_replicas or 0)
+    )
 
 
 def _ingress_paths(ingresses: list[Any]) -> dict[str, str]:
