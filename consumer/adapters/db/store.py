@@ -119,10 +119,12 @@ class SqlStore:
     async def claim(
         self, project_uuid: str, owner: str, now: datetime, lease_seconds: float
     ) -> SessionState | None:
+        # Leases run on the database's clock, so replicas with skewed clocks agree on
+        # when one expires (``now`` is the caller's clock, used for backoff times only).
         free = sa.or_(
             sessions.c.lease_owner.is_(None),
             sessions.c.lease_owner == owner,
-            sessions.c.lease_expires_at < now,
+            sessions.c.lease_expires_at < sa.func.now(),
         )
         async with self._engine.begin() as conn:
             row = (
@@ -132,7 +134,8 @@ class SqlStore:
                         .where(sessions.c.project_uuid == project_uuid, free)
                         .values(
                             lease_owner=owner,
-                            lease_expires_at=now + timedelta(seconds=lease_seconds),
+                            lease_expires_at=sa.func.now()
+                            + sa.func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds),
                         )
                         .returning(*sessions.c)
                     )
@@ -187,7 +190,9 @@ class SqlStore:
                 ),
                 sessions.c.status != "failed",
                 sa.or_(sessions.c.next_attempt_at.is_(None), sessions.c.next_attempt_at <= now),
-                sa.or_(sessions.c.lease_owner.is_(None), sessions.c.lease_expires_at < now),
+                sa.or_(
+                    sessions.c.lease_owner.is_(None), sessions.c.lease_expires_at < sa.func.now()
+                ),
             )
             .order_by(sessions.c.updated_at)
             .limit(limit)
