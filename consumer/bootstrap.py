@@ -72,7 +72,7 @@ class Service:
 
     async def stop(self) -> None:
         """Drain in-flight work (bounded), flush the outbox, close connections."""
-        await self.workers.stop(timeout=float(self.settings.helm_timeout_seconds))
+        await self.workers.stop(timeout=self.settings.shutdown_drain_seconds)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     backoff_max_seconds: PositiveFloat = 300.0
     resync_interval_seconds: PositiveFloat = 15.0
     lease_seconds: PositiveInt = 30  # renewed every third while a worker acts
+    # On SIGTERM, in-flight actions get this long; the rest is cancelled and resumed by the
+    # next owner (keep consumer-budget + this + relay flush under the pod's grace period).
+    shutdown_drain_seconds: PositiveFloat = 60.0
     session_lifetime_days: PositiveInt = 365
     inbox_retention_days: PositiveInt = 30  # the high-water marks keep order without it
 

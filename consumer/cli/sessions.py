@@ -75,7 +75,8 @@ def retry(project_uuid: str) -> None:
             await store.release(project_uuid, owner)
             return f"not failed (status {session.status.value}); nothing to do"
         revived = reconcile.retried(session, SystemClock().now())
-        await store.save(revived, owner=owner, release=True)
+        if not await store.save(revived, owner=owner, release=True):
+            return "changed meanwhile (a newer event arrived); nothing to do"
         return "queued for retry"
 
     typer.echo(asyncio.run(_with_store(go)))

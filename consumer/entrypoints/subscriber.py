@@ -63,7 +63,7 @@ def make_broker(settings: Settings) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id="devsessions-consumer",
-        graceful_timeout=float(settings.helm_timeout_seconds),
+        graceful_timeout=settings.max_poll_interval_ms / 3000 + 5,  # the guard's budget
         logger=logging.getLogger("faststream.kafka"),
     )
 
