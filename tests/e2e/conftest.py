@@ -15,7 +15,7 @@ from tests.e2e.harness import Topology, create_database, create_topics, make_hel
 
 
 @pytest.fixture(scope="module")
-def topo(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Topology:
+def topo(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     prefix = f"e2e-{uuid.uuid4().hex[:8]}"
     directory = tmp_path_factory.mktemp(prefix)
     wrapper, log = make_helm_wrapper(stack.helm_binary, directory)

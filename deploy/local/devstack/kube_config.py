@@ -8,6 +8,8 @@ Pure data and argument building, no I/O. Choices, and why:
   and a restarted one would otherwise wait for the dead one's lease to expire.
 - No node leases for kwok: a restarted kwok controller has a new identity and would
   leave every node (and so every pod) unmanaged until the old leases expire (200 s).
+- A /16 service range (the API server's default is a /24, 254 addresses): every session
+  has four Services, so the default would run out after about 60 live sessions.
 - kwok simulates kubelets but provisions no volumes, so a pod with a
   PersistentVolumeClaim would stay Pending: the controller-manager's built-in
   host-path provisioner (a testing feature, fine for a single-machine stack) binds
@@ -26,6 +28,8 @@ CLUSTER = "devsessions"
 HOSTPATH_FLAG = "enable-hostpath-provisioner"
 NO_LEADER_ELECTION = "leader-elect"
 NODE_LEASE_FLAG = "--node-lease-duration-seconds=0"
+SERVICE_RANGE_FLAG = "service-cluster-ip-range"
+SERVICE_RANGE = "10.96.0.0/16"
 
 KWOKCTL_CONFIG = f"""\
 kind: KwokctlConfiguration
@@ -33,6 +37,10 @@ apiVersion: config.kwok.x-k8s.io/v1alpha1
 options:
   bindAddress: 127.0.0.1
 componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - key: {SERVICE_RANGE_FLAG}
+    value: "{SERVICE_RANGE}"
 - name: kube-controller-manager
   extraArgs:
   - key: {HOSTPATH_FLAG}
@@ -87,6 +95,7 @@ def is_current(kwok_yaml: str) -> bool:
     """True when a cluster's saved ``kwok.yaml`` was made by this recipe."""
     return (
         HOSTPATH_FLAG in kwok_yaml
+        and SERVICE_RANGE in kwok_yaml
         and NO_LEADER_ELECTION in kwok_yaml
         and "nodeLeaseDurationSeconds" not in kwok_yaml
         and "127.0.0.1" in kwok_yaml
