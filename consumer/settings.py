@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     # next owner (keep consumer-budget + this + relay flush under the pod's grace period).
     shutdown_drain_seconds: PositiveFloat = 60.0
     session_lifetime_days: PositiveInt = 365
-    inbox_retention_days: PositiveInt = 30  # the high-water marks keep order without it
+    # Inbox ids and published outbox rows are kept this long; the high-water marks keep
+    # order without them.
+    inbox_retention_days: PositiveInt = 30
 
     # Endpoints published in SessionReady
     public_url_template: str = "https://{project_uuid}.dev.example.com{path}"

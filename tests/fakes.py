@@ -157,7 +157,7 @@ class FakeStore:
     async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
         return 0
 
-    async def prune_inbox(self, before: datetime) -> int:
+    async def prune(self, before: datetime) -> int:
         return 0
 
     async def relay_batch(self, *, limit: int, send: SendFn, now: datetime) -> int:

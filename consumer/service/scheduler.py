@@ -45,10 +45,10 @@ class Resync:
         renewed = await self._store.renew_expiry(now, self._lifetime.total_seconds())
         pruned = 0
         if self._last_prune is None or now - self._last_prune > timedelta(hours=1):
-            pruned = await self._store.prune_inbox(now - self._retention)
+            pruned = await self._store.prune(now - self._retention)
             self._last_prune = now
         if due or renewed or pruned:
-            log.info("resync", due=len(due), renewed=renewed, pruned_inbox=pruned)
+            log.info("resync", due=len(due), renewed=renewed, pruned=pruned)
         return len(due)
 
     async def run(self) -> None:

@@ -148,15 +148,18 @@ async def test_lease_gives_one_owner_at_a_time(pg_world: World) -> None:
     assert await world.store.claim(project, other, now, 60) is not None
 
 
-async def test_pruned_inbox_still_never_reapplies_old_events(pg_world: World) -> None:
+async def test_pruned_inbox_and_outbox_never_reapply_old_events(pg_world: World) -> None:
     from datetime import UTC, datetime, timedelta
 
     world = pg_world
     project = str(uuid.uuid4())
     create, delete = world.record(world.created(project)), world.record(world.deleted(project))
-    await world.intake.handle(create)
-    await world.intake.handle(delete)
-    assert await world.store.prune_inbox(datetime.now(UTC) + timedelta(days=1)) >= 2
+    for record in (create, delete):
+        await world.intake.handle(record)
+        await world.settle()
+    assert await world.relay.flush() >= 2  # SessionReady, SessionDeleted
+    pruned = await world.store.prune(datetime.now(UTC) + timedelta(days=1))
+    assert pruned >= 4  # two inbox ids, two published outbox rows
     assert (await world.intake.handle(create)).value == "unchanged"  # stale by high-water mark
     session = await world.store.get(project)
     assert session is not None and session.desired.value == "absent"

@@ -213,15 +213,17 @@ class SqlStore:
             )
         return int(result.rowcount or 0)
 
-    async def prune_inbox(self, before: datetime) -> int:
-        """Forget consumed event ids received before ``before``.
+    async def prune(self, before: datetime) -> int:
+        """Forget consumed event ids and published outbox rows from before ``before``.
 
         Safe because order and idempotency for old events rest on each project's
-        high-water mark; the inbox only has to catch redeliveries, which come soon.
+        high-water mark; the inbox only has to catch redeliveries, which come soon, and a
+        published outbox row is needed no more. Unsent rows are never pruned.
         """
         async with self._engine.begin() as conn:
-            result = await conn.execute(inbox.delete().where(inbox.c.received_at < before))
-        return int(result.rowcount or 0)
+            seen = await conn.execute(inbox.delete().where(inbox.c.received_at < before))
+            sent = await conn.execute(outbox.delete().where(outbox.c.sent_at < before))
+        return int(seen.rowcount or 0) + int(sent.rowcount or 0)
 
     async def relay_batch(self, *, limit: int, send: SendFn, now: datetime) -> int:
         """Publish the oldest unsent rows and mark them sent, in one transaction.
