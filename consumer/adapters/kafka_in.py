@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from consumer.service.intake import RawRecord, raw_headers
+from consumer.service.intake import RawRecord
 
 
 async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
@@ -67,19 +67,8 @@ class Follower:
     async def __anext__(self) -> RawRecord:
         while not self._buffer:
             batch = await self._consumer.getmany(timeout_ms=1000)
-            self._buffer = [_raw(r) for records in batch.values() for r in records]
+            self._buffer = [RawRecord.of(r) for records in batch.values() for r in records]
         return self._buffer.pop(0)
-
-
-def _raw(r: ConsumerRecord[bytes, bytes]) -> RawRecord:
-    return RawRecord(
-        topic=r.topic,
-        partition=r.partition,
-        offset=r.offset,
-        key=r.key,
-        value=r.value,
-        headers=raw_headers(r.headers),
-    )
 
 
 async def read_log(
@@ -109,14 +98,7 @@ async def read_log(
             for tp, records in batch.items():
                 for r in records:
                     if r.offset < end[tp]:
-                        yield RawRecord(
-                            topic=r.topic,
-                            partition=r.partition,
-                            offset=r.offset,
-                            key=r.key,
-                            value=r.value,
-                            headers=raw_headers(r.headers),
-                        )
+                        yield RawRecord.of(r)
             for tp in list(remaining):
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)

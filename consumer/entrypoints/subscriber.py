@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 
 from consumer.service.guard import DeliveryGuard, Verdict
-from consumer.service.intake import RawRecord, raw_headers
+from consumer.service.intake import RawRecord
 from consumer.settings import Settings
 
 
@@ -83,15 +83,7 @@ def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> 
         description="ProjectCreated / ProjectDeleted, CloudEvents binary mode, key = project UUID",
     )
     async def on_project_event(body: bytes, message: KafkaMessage) -> None:
-        raw: Any = message.raw_message
-        record = RawRecord(
-            topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
-            key=raw.key,
-            value=raw.value,
-            headers=raw_headers(raw.headers),
-        )
+        record = RawRecord.of(message.raw_message)
         verdict = await guard.process(record)
         if verdict is Verdict.ACK:
             await message.ack()

@@ -12,6 +12,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -35,6 +36,18 @@ class RawRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+
+    @classmethod
+    def of(cls, record: Any) -> RawRecord:
+        """From a consumed aiokafka ``ConsumerRecord`` (anything with its attributes)."""
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            headers=raw_headers(record.headers),
+        )
 
 
 def raw_headers(headers: object) -> tuple[tuple[str, bytes], ...]:
