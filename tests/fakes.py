@@ -119,6 +119,7 @@ class FakeStore:
             "deleted_at",
             "expires_at",
             "attempts",
+            "retries",
             "last_error",
             "next_attempt_at",
             "updated_at",

@@ -100,6 +100,7 @@ class SessionState:
     ready_at: datetime | None = None
     deleted_at: datetime | None = None
     attempts: int = 0
+    retries: int = 0  # manual retries of a failed session (``devsessions sessions retry``)
     last_error: str | None = None
     next_attempt_at: datetime | None = None
     id: int | None = None

@@ -129,6 +129,7 @@ def retried(session: SessionState, now: datetime) -> SessionState:
     return dataclasses.replace(
         session,
         status=status,
+        retries=session.retries + 1,
         attempts=0,
         last_error=None,
         next_attempt_at=None,

@@ -75,7 +75,10 @@ class MessageFactory:
             attempts=session.attempts,
             failed_at=now,
         )
-        kind = f"session.failed.{operation}.g{session.generation}.a{session.attempts}"
+        kind = (
+            f"session.failed.{operation}.g{session.generation}"
+            f".r{session.retries}.a{session.attempts}"
+        )
         return self._message(data, session.cause, kind, now)
 
     def _message(

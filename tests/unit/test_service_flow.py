@@ -293,3 +293,24 @@ async def test_newer_event_during_an_action_abandons_it(world: World, project: s
     session = await world.store.get(project)
     assert session is not None and session.status is Status.DELETED
     assert [type(e.data) for e in world.published(project)] == [events.SessionDeleted]
+
+
+async def test_a_manual_retry_gets_failure_events_of_its_own(world: World, project: str) -> None:
+    from consumer.domain import reconcile
+
+    world.cluster.never_ready.add(project)
+    await world.intake.handle(world.record(world.created(project)))
+    for _ in range(4):
+        await world.settle()
+        world.clock.advance(60)
+    failed = await world.store.get(project)
+    assert failed is not None and failed.status is Status.FAILED
+    before = {e.id for e in world.published(project)}
+    assert await world.store.claim(project, "cli", world.clock.now(), 60) is not None
+    assert await world.store.save(
+        reconcile.retried(failed, world.clock.now()), owner="cli", release=True
+    )
+    await world.settle()
+    after = [e for e in world.published(project) if e.id not in before]
+    assert after, "the retried attempt's SessionFailed must not collide with an earlier id"
+    assert isinstance(after[0].data, events.SessionFailed) and after[0].data.attempts == 1

@@ -29,6 +29,7 @@ RECONCILER_COLUMNS = (
     "deleted_at",
     "expires_at",
     "attempts",
+    "retries",
     "last_error",
     "next_attempt_at",
     "updated_at",
@@ -64,6 +65,7 @@ def to_state(row: Mapping[Any, Any]) -> SessionState:
         ready_at=row["ready_at"],
         deleted_at=row["deleted_at"],
         attempts=row["attempts"],
+        retries=row["retries"],
         last_error=row["last_error"],
         next_attempt_at=row["next_attempt_at"],
     )
@@ -87,6 +89,7 @@ def to_row(state: SessionState) -> dict[str, Any]:
         "cause_event_id": state.cause.id,
         "cause_source": state.cause.source,
         "attempts": state.attempts,
+        "retries": state.retries,
         "last_error": state.last_error,
         "next_attempt_at": state.next_attempt_at,
         "created_at": state.created_at,

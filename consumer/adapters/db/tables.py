@@ -43,6 +43,7 @@ sessions = sa.Table(
     sa.Column("cause_event_id", sa.String(256), nullable=False),
     sa.Column("cause_source", sa.String(1024), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),
     sa.Column("next_attempt_at", TZ),
     sa.Column("lease_owner", sa.String(128)),
