@@ -25,3 +25,18 @@ app.registered_commands += replay.app.registered_commands
 app.registered_commands += demo.app.registered_commands
 app.add_typer(sessions.app, name="sessions", help="Inspect and retry sessions.")
 app.add_typer(publish.app, name="publish", help="Publish a well-formed project event.")
+
+
+def main() -> None:
+    """Console entry: known operational failures print one line and exit 1, no traceback."""
+    from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+    try:
+        app()
+    except ProgrammingError as exc:
+        hint = " (is the schema current? run `devsessions migrate`)"
+        typer.echo(f"error: database: {exc.orig}{hint}", err=True)
+        raise SystemExit(1) from None
+    except (DBAPIError, OSError) as exc:
+        typer.echo(f"error: {type(exc).__name__}: {getattr(exc, 'orig', None) or exc}", err=True)
+        raise SystemExit(1) from None
