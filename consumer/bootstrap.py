@@ -189,6 +189,8 @@ def wire(
         interval=settings.resync_interval_seconds,
         lifetime=lifetime,
         inbox_retention=timedelta(days=settings.inbox_retention_days),
+        cluster=cluster,
+        drift_interval=timedelta(seconds=settings.drift_check_interval_seconds),
     )
     return Parts(intake, reconciler, workers, relay, resync)
 
@@ -208,7 +210,9 @@ def build(
     kube: KubeCluster | None = None
     if cluster is None:
         kube = KubeCluster(
-            api_client(settings.kubeconfig), threads=settings.worker_concurrency * 2 + 4
+            api_client(settings.kubeconfig),
+            threads=settings.worker_concurrency * 2 + 4,
+            terminating_wait=settings.namespace_delete_timeout_seconds,
         )
         cluster = kube
     helm = helm or HelmCli(

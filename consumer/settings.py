@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     backoff_base_seconds: PositiveFloat = 2.0
     backoff_max_seconds: PositiveFloat = 300.0
     resync_interval_seconds: PositiveFloat = 15.0
+    # How often running sessions are checked against the cluster (one namespace list);
+    # a session whose namespace vanished is provisioned again.
+    drift_check_interval_seconds: PositiveFloat = 300.0
     lease_seconds: PositiveInt = 30  # renewed every third while a worker acts
     # On SIGTERM, in-flight actions get this long; the rest is cancelled and resumed by the
     # next owner (keep consumer-budget + this + relay flush under the pod's grace period).

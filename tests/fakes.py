@@ -161,6 +161,24 @@ class FakeStore:
     async def prune(self, before: datetime) -> int:
         return 0
 
+    async def running_projects(self) -> list[str]:
+        return [
+            u
+            for u, r in self.rows.items()
+            if r.state.status is Status.RUNNING and r.state.desired.value == "present"
+        ]
+
+    async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
+        count = 0
+        for uuid in project_uuids:
+            row = self.rows.get(uuid)
+            if row and row.state.status is Status.RUNNING and row.lease_owner is None:
+                row.state = dataclasses.replace(
+                    row.state, status=Status.PENDING, retries=row.state.retries + 1, updated_at=now
+                )
+                count += 1
+        return count
+
     async def relay_batch(self, *, limit: int, send: SendFn, now: datetime) -> int:
         batch = [r for r in self.outbox if r.id not in self.sent][:limit]
         if not batch:
@@ -260,6 +278,9 @@ class FakeCluster:
     async def wait_deployment_available(self, namespace: str, release: str, timeout: float) -> None:
         if namespace in self.never_ready or (namespace, release) not in self.helm.releases:
             raise TransientError("wait for deployment available", "not available")
+
+    async def managed_namespaces(self) -> set[str]:
+        return set(self.namespaces)
 
     async def observe(self, namespace: str, release: str) -> Observed:
         routes = {

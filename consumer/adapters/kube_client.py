@@ -40,7 +40,10 @@ def api_client(kubeconfig: str | None) -> client.ApiClient:
 class KubeCluster:
     """Namespaces, readiness and endpoints of project releases."""
 
-    def __init__(self, api: client.ApiClient, *, threads: int = 16) -> None:
+    def __init__(
+        self, api: client.ApiClient, *, threads: int = 16, terminating_wait: float = 300
+    ) -> None:
+        self._terminating_wait = terminating_wait
         self._core = client.CoreV1Api(api)
         self._apps = client.AppsV1Api(api)
         self._net = client.NetworkingV1Api(api)
@@ -84,7 +87,11 @@ class KubeCluster:
                 return
             current = await self._call(step, self._core.read_namespace, name)
         if current.status and current.status.phase == "Terminating":
-            raise TransientError(step, f"namespace {name} is still terminating")
+            # A namespace on its way out (deleted by hand, or a delete-then-create in quick
+            # succession) is waited for, then made afresh: not a failed attempt.
+            await self.wait_namespace_gone(name, self._terminating_wait)
+            await self.ensure_namespace(name, labels)
+            return
         owner = (current.metadata.labels or {}).get(naming.MANAGED_BY_LABEL)
         if owner != naming.MANAGER:
             raise PermanentError(step, f"namespace {name} exists but is not managed by devsessions")
@@ -185,6 +192,15 @@ class KubeCluster:
                 service.metadata.name, port, paths.get(service.metadata.name, f"/{name}")
             )
         return Observed(cluster_ip=combined.spec.cluster_ip, routes=routes)
+
+    async def managed_namespaces(self) -> set[str]:
+        """Names of the live (not terminating) namespaces this service manages."""
+        listed = await self._call(
+            "list managed namespaces",
+            self._core.list_namespace,
+            label_selector=f"{naming.MANAGED_BY_LABEL}={naming.MANAGER}",
+        )
+        return {ns.metadata.name for ns in listed.items if ns.status.phase != "Terminating"}
 
     async def _watch_window(
         self,

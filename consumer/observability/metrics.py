@@ -43,3 +43,7 @@ OUTBOX_LAG = Histogram(
     "Time from outbox write to publish.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
+DRIFTED = Counter(
+    "devsessions_drifted_sessions_total",
+    "Running sessions found without their namespace and provisioned again.",
+)

@@ -45,7 +45,10 @@ class MessageFactory:
             ready_at=session.ready_at or now,
             expires_at=session.expires_at,
         )
-        return self._message(data, cause, "session.ready", now)
+        # A repaired session (its namespace vanished and was provisioned again) is a new
+        # fact: its SessionReady gets an id of its own.
+        kind = "session.ready" if session.retries == 0 else f"session.ready.r{session.retries}"
+        return self._message(data, cause, kind, now)
 
     def session_deleted(self, session: SessionState, cause: Cause, now: datetime) -> OutboxMessage:
         """``SessionDeleted`` once the namespace is gone (or was never there)."""

@@ -215,3 +215,26 @@ async def test_crash_mid_install_then_restart_converges(
     for p in projects:  # one release each: the crash never led to a second install
         assert sum(p in line for line in topo.helm_calls("upgrade")) <= 2
         assert len([ln for ln in topo.helm_calls("uninstall") if p in ln]) <= 1
+
+
+async def test_namespace_deleted_by_hand_is_repaired(
+    topo: Topology, core: client.CoreV1Api, service_log: Path
+) -> None:
+    project = new_project()
+    with running(topo, service_log, DEVSESSIONS_DRIFT_CHECK_INTERVAL_SECONDS="2"):
+        async with (
+            EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub,
+            OutputWatcher(topo.stack.kafka_bootstrap_servers, topo.output_topic) as out,
+        ):
+            await pub.publish(created(project))
+            await out.wait_for(lambda s: of(s, project, events.SessionReady), READY_TIMEOUT)
+            core.delete_namespace(project)  # by hand, behind the service's back
+            seen = await out.wait_for(
+                lambda s: len(of(s, project, events.SessionReady)) >= 2, READY_TIMEOUT
+            )
+            first, second = of(seen, project, events.SessionReady)[:2]
+            assert first.id != second.id
+            assert (
+                second.data.ip_address
+                == core.read_namespaced_service("session", project).spec.cluster_ip
+            )

@@ -314,3 +314,31 @@ async def test_a_manual_retry_gets_failure_events_of_its_own(world: World, proje
     after = [e for e in world.published(project) if e.id not in before]
     assert after, "the retried attempt's SessionFailed must not collide with an earlier id"
     assert isinstance(after[0].data, events.SessionFailed) and after[0].data.attempts == 1
+
+
+async def test_vanished_namespace_is_provisioned_again(world: World, project: str) -> None:
+    from datetime import timedelta
+
+    from consumer.service.scheduler import Resync
+    from consumer.service.workers import KeyedWorkers
+
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    resync = Resync(
+        store=world.store,
+        workers=KeyedWorkers(world.reconciler.reconcile, 1),
+        clock=world.clock,
+        interval=1,
+        lifetime=timedelta(days=365),
+        cluster=world.cluster,
+    )
+    assert await resync.check_drift() == 0, "nothing drifted yet"
+    await world.cluster.delete_namespace(project)  # someone removed it by hand
+    assert await resync.check_drift() == 1
+    await world.settle()
+    session = await world.store.get(project)
+    assert session is not None and session.status is Status.RUNNING
+    assert project in world.cluster.namespaces
+    first, second = world.published(project)
+    assert isinstance(second.data, events.SessionReady) and first.id != second.id
+    assert [c[0] for c in world.helm.mutating_calls()] == ["upgrade", "upgrade"]

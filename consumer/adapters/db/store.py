@@ -225,6 +225,37 @@ class SqlStore:
             sent = await conn.execute(outbox.delete().where(outbox.c.sent_at < before))
         return int(seen.rowcount or 0) + int(sent.rowcount or 0)
 
+    async def running_projects(self) -> list[str]:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(sessions.c.project_uuid).where(
+                    sessions.c.status == "running", sessions.c.desired == "present"
+                )
+            )
+            return list(result.scalars())
+
+    async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
+        """Running sessions whose namespace vanished go back to ``pending`` (re-provision).
+
+        Only sessions still ``running`` and not leased are touched, so a session being
+        worked on or deleted meanwhile is left alone. ``retries`` counts the repair, so
+        the new ``SessionReady`` gets an id of its own.
+        """
+        if not project_uuids:
+            return 0
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sessions.update()
+                .where(
+                    sessions.c.project_uuid.in_(list(project_uuids)),
+                    sessions.c.status == "running",
+                    sessions.c.desired == "present",
+                    sessions.c.lease_owner.is_(None),
+                )
+                .values(status="pending", retries=sessions.c.retries + 1, updated_at=now)
+            )
+        return int(result.rowcount or 0)
+
     async def relay_batch(self, *, limit: int, send: SendFn, now: datetime) -> int:
         """Publish the oldest unsent rows and mark them sent, in one transaction.
 
