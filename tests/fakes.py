@@ -14,7 +14,7 @@ from typing import Any
 
 from consumer.domain.endpoints import Observed, Route
 from consumer.domain.errors import TransientError
-from consumer.domain.model import LogPosition, SessionState, Status
+from consumer.domain.model import RECONCILER_FIELDS, LogPosition, SessionState, Status
 from consumer.ports import (
     InboxKey,
     IntakeFn,
@@ -111,21 +111,8 @@ class FakeStore:
         row = self.rows.get(session.project_uuid)
         if row is None or row.state.generation != session.generation or row.lease_owner != owner:
             return False
-        reconciler_fields = {
-            "status",
-            "observed_generation",
-            "endpoints",
-            "ready_at",
-            "deleted_at",
-            "expires_at",
-            "attempts",
-            "retries",
-            "last_error",
-            "next_attempt_at",
-            "updated_at",
-        }
         row.state = dataclasses.replace(
-            row.state, **{f: getattr(session, f) for f in reconciler_fields}
+            row.state, **{f: getattr(session, f) for f in RECONCILER_FIELDS}
         )
         if release:
             row.lease_owner = row.lease_expires_at = None

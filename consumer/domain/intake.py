@@ -137,16 +137,7 @@ def _on_deleted(
     if current.desired is Desired.ABSENT and current.status is not Status.FAILED:
         replies = (Reply.SESSION_DELETED,) if current.status is Status.DELETED else ()
         return IntakeDecision(seen, replies=replies, reason="already deleted or deleting")
-    doomed = dataclasses.replace(
-        seen,
-        desired=Desired.ABSENT,
-        status=Status.DELETING,
-        generation=current.generation + 1,
-        cause=cause,
-        attempts=0,
-        last_error=None,
-        next_attempt_at=None,
-    )
+    doomed = _new_desire(seen, Desired.ABSENT, cause)
     reason = "retry failed teardown" if current.status is Status.FAILED else "tear down"
     return IntakeDecision(doomed, reconcile=True, reason=reason)
 
@@ -177,17 +168,24 @@ def _want_present(
     session: SessionState, event: Created, cause: Cause, now: datetime
 ) -> SessionState:
     return dataclasses.replace(
-        session,
+        _new_desire(session, Desired.PRESENT, cause),
         project_id=event.project_id,
         user_id=event.user_id,
         overrides=event.overrides,
-        desired=Desired.PRESENT,
-        status=Status.PENDING,
+        deleted_at=None,
+        updated_at=now,
+    )
+
+
+def _new_desire(session: SessionState, desired: Desired, cause: Cause) -> SessionState:
+    """A new generation of what the log asks for: work starts afresh from this cause."""
+    return dataclasses.replace(
+        session,
+        desired=desired,
+        status=Status.PENDING if desired is Desired.PRESENT else Status.DELETING,
         generation=session.generation + 1,
         cause=cause,
         attempts=0,
         last_error=None,
         next_attempt_at=None,
-        deleted_at=None,
-        updated_at=now,
     )

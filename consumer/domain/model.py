@@ -77,6 +77,23 @@ class Endpoints:
     vscode_internal_url: str
 
 
+# The fields the reconciler writes; intake owns the rest. Writes of these are
+# conditional on the generation they were decided for (see ``Store.save``).
+RECONCILER_FIELDS = (
+    "status",
+    "observed_generation",
+    "endpoints",
+    "ready_at",
+    "deleted_at",
+    "expires_at",
+    "attempts",
+    "retries",
+    "last_error",
+    "next_attempt_at",
+    "updated_at",
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class SessionState:
     """One project's session: desired state, observed state and bookkeeping."""

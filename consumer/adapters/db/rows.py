@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consumer.domain.model import Cause, Desired, Endpoints, LogPosition, SessionState, Status
+from consumer.domain.model import (
+    RECONCILER_FIELDS,
+    Cause,
+    Desired,
+    Endpoints,
+    LogPosition,
+    SessionState,
+    Status,
+)
 
 ENDPOINT_FIELDS = (
     "ip_address",
@@ -21,18 +29,10 @@ ENDPOINT_FIELDS = (
 )
 
 # Columns the reconciler owns; intake owns the rest (see Store.save).
-RECONCILER_COLUMNS = (
-    "status",
-    "observed_generation",
-    *ENDPOINT_FIELDS,
-    "ready_at",
-    "deleted_at",
-    "expires_at",
-    "attempts",
-    "retries",
-    "last_error",
-    "next_attempt_at",
-    "updated_at",
+RECONCILER_COLUMNS = tuple(
+    column
+    for name in RECONCILER_FIELDS
+    for column in (ENDPOINT_FIELDS if name == "endpoints" else (name,))
 )
 
 
