@@ -58,17 +58,16 @@ class Service:
     resync: Resync
     tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
 
-    async def start(self, *, background: bool = True) -> None:
+    async def start(self) -> None:
         """Migrate, connect, and start workers, relay and resync (not the consumer)."""
         if self.settings.migrate_on_start:
             await upgrade(self.settings.database_url)
         await self.publisher.start()
         self.workers.start()
-        if background:
-            self.tasks = [
-                asyncio.create_task(self.relay.run(), name="outbox-relay"),
-                asyncio.create_task(self.resync.run(), name="resync"),
-            ]
+        self.tasks = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.resync.run(), name="resync"),
+        ]
 
     async def stop(self) -> None:
         """Drain in-flight work (bounded), flush the outbox, close connections."""

@@ -91,6 +91,7 @@ class OutboxRow:
 
     id: int
     message: OutboxMessage
+    created_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)

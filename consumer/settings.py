@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     helm_timeout_seconds: PositiveInt = 300
     ready_timeout_seconds: PositiveInt = 300
     namespace_delete_timeout_seconds: PositiveInt = 300
-    ingress_controller_namespace: str = "ingress-nginx"
 
     # Reconciliation
     worker_concurrency: PositiveInt = 8

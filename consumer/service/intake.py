@@ -120,11 +120,11 @@ class Intake:
         Replaying a log onto a database that has it all then costs one query per batch
         instead of one transaction per record.
         """
-        ids = [i for r in records if (i := _identity(r)) is not None]
-        known = await self._store.seen(self._consumer, ids)
+        identities = [_identity(r) for r in records]
+        known = await self._store.seen(self._consumer, [i for i in identities if i is not None])
         outcomes = []
-        for record in records:
-            if _identity(record) in known:
+        for record, identity in zip(records, identities, strict=True):
+            if identity in known:
                 metrics.EVENTS.labels(type="known", outcome=Outcome.DUPLICATE.value).inc()
                 outcomes.append(Outcome.DUPLICATE)
             else:

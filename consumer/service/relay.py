@@ -64,10 +64,12 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), self._poll)
 
     async def _send(self, rows: Sequence[OutboxRow]) -> None:
-        now = self._clock.now()
         await self._publisher.send_many(
             [(r.message.topic, r.message.key, r.message.value, r.message.headers) for r in rows]
         )
+        now = self._clock.now()
         for row in rows:
             metrics.OUTBOX_PUBLISHED.labels(type=row.message.event_type).inc()
+            if row.created_at is not None:
+                metrics.OUTBOX_LAG.observe(max(0.0, (now - row.created_at).total_seconds()))
         log.debug("outbox published", count=len(rows), at=now.isoformat())

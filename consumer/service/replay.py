@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from consumer.ports import Store
-from consumer.service.intake import Intake, Outcome, RawRecord
+from consumer.service.intake import Intake, RawRecord
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
@@ -92,8 +92,3 @@ async def replay(
     report.unconverged = unconverged
     report.published = await relay.flush()
     return report
-
-
-def outcome_names() -> list[str]:
-    """Every outcome, for a stable report layout."""
-    return [o.value for o in Outcome]

@@ -71,10 +71,9 @@ class Resync:
         if self._last_drift_check is None or now - self._last_drift_check >= self._drift_interval:
             self._last_drift_check = now
             await self.check_drift()
-        due = await self._store.due(self._clock.now())
+        due = await self._store.due(now)
         for project_uuid in due:
             self._workers.submit(project_uuid)
-        now = self._clock.now()
         renewed = await self._store.renew_expiry(now, self._lifetime.total_seconds())
         pruned = 0
         if self._last_prune is None or now - self._last_prune > timedelta(hours=1):

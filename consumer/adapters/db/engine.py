@@ -25,8 +25,3 @@ def alembic_config(url: str) -> Config:
 async def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision``. Alembic's env runs its own loop: use a thread."""
     await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
-
-
-def current_revision_sync(url: str) -> None:
-    """Print the current revision (for ``devsessions migrate --show``)."""
-    command.current(alembic_config(url), verbose=False)

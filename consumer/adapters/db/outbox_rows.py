@@ -46,4 +46,4 @@ def from_row(row: sa.RowMapping) -> OutboxRow:
         value=bytes(row["value"]),
         headers=tuple((name, value.encode("utf-8")) for name, value in row["headers"]),
     )
-    return OutboxRow(id=row["id"], message=message)
+    return OutboxRow(id=row["id"], message=message, created_at=row["created_at"])
