@@ -17,17 +17,18 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consumer.adapters.db import uow as sql_uow
 from consumer.adapters.db.engine import make_engine, upgrade
-from consumer.adapters.db.store import SqlStore
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kube_client import KubeCluster, api_client
 from consumer.domain.backoff import RetryPolicy
-from consumer.ports import Clock, Cluster, Helm, Publisher, Store
+from consumer.ports import Clock, Cluster, Helm, Publisher, UnitOfWorkFactory
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
+from consumer.service.queries import SessionQueries
 from consumer.service.reconciler import ReconcileConfig, Reconciler
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
@@ -48,7 +49,8 @@ class Service:
 
     settings: Settings
     engine: AsyncEngine
-    store: SqlStore
+    uow: UnitOfWorkFactory
+    sessions: SessionQueries
     publisher: KafkaPublisher
     cluster: KubeCluster | None
     intake: Intake
@@ -89,11 +91,11 @@ async def migrate(settings: Settings, revision: str = "head") -> None:
 
 
 @contextlib.asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """A store on its own small pool, for CLI commands."""
+async def open_database(settings: Settings) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work on their own small pool, for CLI commands."""
     engine = make_engine(settings.database_url, pool_size=2)
     try:
-        yield SqlStore(engine)
+        yield sql_uow.factory(engine)
     finally:
         await engine.dispose()
 
@@ -127,19 +129,24 @@ class Parts:
 def wire(
     settings: Settings,
     *,
-    store: Store,
+    uow: UnitOfWorkFactory,
     publisher: Publisher,
     helm: Helm,
     cluster: Cluster,
     clock: Clock,
     owner: str | None = None,
     rng: random.Random | None = None,
+    on_work: Callable[[str], None] | None = None,
 ) -> Parts:
-    """Connect intake, reconciler, workers, relay and resync over the given ports."""
+    """Connect intake, reconciler, workers, relay and resync over the given ports.
+
+    ``on_work`` replaces what intake calls for a project with work (by default: submit it
+    to the workers); in-memory tests pass a hook and reconcile by hand.
+    """
     lifetime = timedelta(days=settings.session_lifetime_days)
     messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
     relay = OutboxRelay(
-        store=store,
+        uow=uow,
         publisher=publisher,
         clock=clock,
         batch_size=settings.relay_batch_size,
@@ -159,7 +166,7 @@ def wire(
         ),
     )
     reconciler = Reconciler(
-        store=store,
+        uow=uow,
         helm=helm,
         cluster=cluster,
         clock=clock,
@@ -171,18 +178,18 @@ def wire(
     )
     workers = KeyedWorkers(reconciler.reconcile, settings.worker_concurrency)
     intake = Intake(
-        store=store,
+        uow=uow,
         publisher=publisher,
         clock=clock,
         messages=messages,
         consumer_name=settings.consumer_group,
         dead_letter_topic=settings.dead_letter_topic,
         lifetime=lifetime,
-        on_work=workers.submit,
+        on_work=on_work or workers.submit,
         on_outbox=relay.wake,
     )
     resync = Resync(
-        store=store,
+        uow=uow,
         workers=workers,
         clock=clock,
         interval=settings.resync_interval_seconds,
@@ -204,7 +211,7 @@ def build(
     """Build a service; ``helm``/``cluster``/``clock`` may be swapped (tests, benchmarks)."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    store = SqlStore(engine)
+    uow = sql_uow.factory(engine)
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
     kube: KubeCluster | None = None
     if cluster is None:
@@ -220,13 +227,12 @@ def build(
         timeout_seconds=settings.helm_timeout_seconds,
         kubeconfig=settings.kubeconfig,
     )
-    parts = wire(
-        settings, store=store, publisher=publisher, helm=helm, cluster=cluster, clock=clock
-    )
+    parts = wire(settings, uow=uow, publisher=publisher, helm=helm, cluster=cluster, clock=clock)
     return Service(
         settings=settings,
         engine=engine,
-        store=store,
+        uow=uow,
+        sessions=SessionQueries(uow),
         publisher=publisher,
         cluster=kube,
         intake=parts.intake,

@@ -17,8 +17,8 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
-from consumer.ports import Store
 from consumer.service.intake import Intake, RawRecord
+from consumer.service.queries import SessionQueries
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
@@ -49,7 +49,7 @@ async def replay(
     log: AsyncIterator[RawRecord],
     *,
     intake: Intake,
-    store: Store,
+    sessions: SessionQueries,
     workers: KeyedWorkers,
     resync: Resync,
     relay: OutboxRelay,
@@ -72,9 +72,7 @@ async def replay(
         if len(batch) >= BATCH:
             await apply()
     await apply()
-    unconverged = [
-        s.project_uuid for s in await store.list_sessions(limit=1_000_000) if not s.converged
-    ]
+    unconverged = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
     progress.total("reconcile", len(unconverged))
     report.reconciled = len(unconverged)
     workers.start()
@@ -82,9 +80,7 @@ async def replay(
     while unconverged and time.monotonic() < deadline:
         await resync.once()
         await workers.wait_idle()
-        still = [
-            s.project_uuid for s in await store.list_sessions(limit=1_000_000) if not s.converged
-        ]
+        still = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
         progress.advance("reconcile", len(unconverged) - len(still))
         unconverged = still
         if unconverged:
