@@ -211,12 +211,12 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 """Opens a fresh unit of work (one per transaction; units are not shared)."""
 
 
-Record = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
-"""(topic, key, value, headers) of one record to send."""
-
-
 class Publisher(Protocol):
-    """Sends encoded records with an idempotent producer."""
+    """Sends encoded records with an idempotent producer.
+
+    ``send`` forwards one record as given (the dead-letter copy of an input record);
+    ``send_many`` publishes outbox messages, in order, waiting for every acknowledgement.
+    """
 
     async def send(
         self,
@@ -226,7 +226,7 @@ class Publisher(Protocol):
         headers: Sequence[tuple[str, bytes]],
     ) -> None: ...
 
-    async def send_many(self, records: Sequence[Record]) -> None: ...
+    async def send_many(self, messages: Sequence[OutboxMessage]) -> None: ...
 
 
 class Clock(Protocol):

@@ -20,7 +20,9 @@ from consumer.domain.endpoints import Observed, Route
 from consumer.domain.errors import TransientError
 from consumer.domain.model import RECONCILER_FIELDS, Desired, LogPosition, SessionState, Status
 from consumer.domain.release import ReleaseInfo, ReleaseState
-from consumer.ports import InboxKey, OutboxMessage, OutboxRow, Record
+from consumer.ports import InboxKey, OutboxMessage, OutboxRow
+
+Sent = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
 
 
 class FakeClock:
@@ -439,7 +441,7 @@ class FakePublisher:
     """Collects sent records."""
 
     def __init__(self) -> None:
-        self.sent: list[Record] = []
+        self.sent: list[Sent] = []  # (topic, key, value, headers), in send order
 
     async def send(
         self,
@@ -450,5 +452,5 @@ class FakePublisher:
     ) -> None:
         self.sent.append((topic, key, value, list(headers)))
 
-    async def send_many(self, records: Sequence[Record]) -> None:
-        self.sent.extend(records)
+    async def send_many(self, messages: Sequence[OutboxMessage]) -> None:
+        self.sent.extend((m.topic, m.key, m.value, list(m.headers)) for m in messages)

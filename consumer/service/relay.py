@@ -67,9 +67,7 @@ class OutboxRelay:
         )
 
     async def _send(self, rows: Sequence[OutboxRow]) -> None:
-        await self._publisher.send_many(
-            [(r.message.topic, r.message.key, r.message.value, r.message.headers) for r in rows]
-        )
+        await self._publisher.send_many([row.message for row in rows])
         now = self._clock.now()
         for row in rows:
             metrics.OUTBOX_PUBLISHED.labels(type=row.message.event_type).inc()
