@@ -21,7 +21,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from consumer.domain import naming
+from consumer.domain import backoff, naming
 from consumer.domain.model import Cause, Desired, LogPosition, SessionState, Status
 
 
@@ -179,13 +179,10 @@ def _want_present(
 
 def _new_desire(session: SessionState, desired: Desired, cause: Cause) -> SessionState:
     """A new generation of what the log asks for: work starts afresh from this cause."""
-    return dataclasses.replace(
+    return backoff.fresh_start(
         session,
         desired=desired,
         status=Status.PENDING if desired is Desired.PRESENT else Status.DELETING,
         generation=session.generation + 1,
         cause=cause,
-        attempts=0,
-        last_error=None,
-        next_attempt_at=None,
     )
