@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
@@ -361,9 +361,12 @@ class FakeHelm:
         self.calls: list[tuple[str, str]] = []
         self.fail_next: list[Exception] = []
         self.stuck: set[str] = set()  # releases a rollback leaves pending
+        self.refuse: dict[str, Exception] = {}  # verb -> error every such call raises
 
     def _call(self, verb: str, release: str) -> None:
         self.calls.append((verb, release))
+        if verb in self.refuse:
+            raise self.refuse[verb]
         if self.fail_next:
             raise self.fail_next.pop(0)
 
@@ -406,6 +409,10 @@ class FakeCluster:
         self.helm = helm
         self.namespaces: dict[str, dict[str, str]] = {}
         self.never_ready: set[str] = set()
+        # Knobs: something that happens while a provision waits for readiness (a newer
+        # event, a lost lease), and errors the next observations raise.
+        self.during_wait: Callable[[str, str], Awaitable[object]] | None = None
+        self.fail_observe: list[Exception] = []
 
     async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
         self.namespaces[name] = dict(labels)
@@ -422,6 +429,8 @@ class FakeCluster:
         assert name not in self.namespaces
 
     async def wait_deployment_available(self, namespace: str, release: str, timeout: float) -> None:
+        if self.during_wait is not None:
+            await self.during_wait(namespace, release)
         if namespace in self.never_ready or (namespace, release) not in self.helm.releases:
             raise TransientError("wait for deployment available", "not available")
 
@@ -429,6 +438,8 @@ class FakeCluster:
         return set(self.namespaces)
 
     async def observe(self, namespace: str, release: str) -> Observed:
+        if self.fail_observe:
+            raise self.fail_observe.pop(0)
         routes = {
             "preview": Route("preview", 3000, "/preview"),
             "chat": Route("chat", 3001, "/chat"),

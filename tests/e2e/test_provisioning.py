@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -213,8 +215,18 @@ async def test_crash_mid_install_then_restart_converges(
             )
     assert all(of(seen, p, events.SessionReady) for p in projects)
     for p in projects:  # one release each: the crash never led to a second install
-        assert sum(p in line for line in topo.helm_calls("upgrade")) <= 2
-        assert len([ln for ln in topo.helm_calls("uninstall") if p in ln]) <= 1
+        status = await asyncio.to_thread(
+            subprocess.run,
+            [str(topo.stack.helm_binary), "status", f"dev-session-{p}", "-n", p, "-o", "json"],
+            env={**os.environ, "KUBECONFIG": str(topo.stack.kubeconfig)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        # Revision 1: the release was installed once and never upgraded or installed over
+        # (an interrupted install is uninstalled first, so its successor is revision 1 too).
+        assert json.loads(status.stdout)["version"] == 1, "a second install or upgrade"
+        assert sum(p in line for line in topo.helm_calls("uninstall")) <= 1
 
 
 async def test_namespace_deleted_by_hand_is_repaired(

@@ -6,7 +6,9 @@ import events
 from consumer.domain.errors import PermanentError, TransientError
 from consumer.domain.model import Desired, Status
 from consumer.service.intake import Outcome, RawRecord
-from tests.unit.conftest import DLQ, World
+from tests.unit.conftest import DLQ, SETTINGS, World, make_world
+
+SHORT_LEASE = SETTINGS.model_copy(update={"lease_seconds": 0.15})
 
 
 async def test_create_provisions_once_and_publishes_ready(world: World, project: str) -> None:
@@ -143,10 +145,9 @@ async def test_attempts_exhausted_fail_and_a_new_create_revives(world: World, pr
 
 
 async def test_permanent_failure_fails_at_once(world: World, project: str) -> None:
-    async def refuse(*args: object) -> None:
-        raise PermanentError("helm upgrade --install", "values don't meet the schema")
-
-    world.helm.upgrade_install = refuse
+    world.helm.refuse["upgrade"] = PermanentError(
+        "helm upgrade --install", "values don't meet the schema"
+    )
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
     session = await world.sessions.get(project)
@@ -158,13 +159,11 @@ async def test_permanent_failure_fails_at_once(world: World, project: str) -> No
 
 async def test_delete_arriving_mid_provision_wins(world: World, project: str) -> None:
     await world.intake.handle(world.record(world.created(project)))
-    real_wait = world.cluster.wait_deployment_available
 
-    async def delete_meanwhile(namespace: str, release: str, timeout: float) -> None:
+    async def delete_meanwhile(namespace: str, release: str) -> None:
         await world.intake.handle(world.record(world.deleted(project)))
-        await real_wait(namespace, release, timeout)
 
-    world.cluster.wait_deployment_available = delete_meanwhile
+    world.cluster.during_wait = delete_meanwhile
     await world.settle()
     session = await world.sessions.get(project)
     assert session is not None and session.desired is Desired.ABSENT
@@ -213,23 +212,20 @@ async def test_relay_publishes_in_order_once(world: World, project: str) -> None
     assert [type(e.data) for e in sent] == [events.SessionReady, events.SessionDeleted]
 
 
-async def test_lost_lease_abandons_the_action_without_recording(world: World, project: str) -> None:
+async def test_lost_lease_abandons_the_action_without_recording(project: str) -> None:
     import asyncio
-    import dataclasses
 
-    world.reconciler._config = dataclasses.replace(world.reconciler._config, lease_seconds=0.15)
+    world = make_world(settings=SHORT_LEASE)
     await world.intake.handle(world.record(world.created(project)))
-    real_wait = world.cluster.wait_deployment_available
 
-    async def slow(namespace: str, release: str, timeout: float) -> None:
+    async def slow(namespace: str, release: str) -> None:
         world.clock.advance(60)  # our lease lapses, and another worker takes the project
         async with world.uow() as uow:
             assert await uow.leases.claim(project, "other", 600) is not None
             await uow.commit()
         await asyncio.sleep(1)
-        await real_wait(namespace, release, timeout)
 
-    world.cluster.wait_deployment_available = slow
+    world.cluster.during_wait = slow
     result = await world.reconciler.reconcile(project)
     assert result is None
     session = await world.sessions.get(project)
@@ -258,10 +254,7 @@ async def test_batch_replay_skips_known_records_and_applies_new_ones_in_order(
 
 
 async def test_unexpected_error_counts_as_a_failed_attempt(world: World, project: str) -> None:
-    async def broken(namespace: str, release: str) -> object:
-        raise KeyError("preview")
-
-    world.cluster.observe = broken
+    world.cluster.fail_observe.append(KeyError("preview"))
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
     session = await world.sessions.get(project)
@@ -271,24 +264,21 @@ async def test_unexpected_error_counts_as_a_failed_attempt(world: World, project
     assert "unexpected: KeyError" in failed.data.reason
 
 
-async def test_newer_event_during_an_action_abandons_it(world: World, project: str) -> None:
+async def test_newer_event_during_an_action_abandons_it(project: str) -> None:
     import asyncio
-    import dataclasses
 
-    world.reconciler._config = dataclasses.replace(world.reconciler._config, lease_seconds=0.15)
+    world = make_world(settings=SHORT_LEASE)
     await world.intake.handle(world.record(world.created(project)))
-    real_wait = world.cluster.wait_deployment_available
     calls = 0
 
-    async def slow_then_deleted(namespace: str, release: str, timeout: float) -> None:
+    async def slow_then_deleted(namespace: str, release: str) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:  # the first provision is slow, and a delete arrives meanwhile
             await world.intake.handle(world.record(world.deleted(project)))
             await asyncio.sleep(1)
-        await real_wait(namespace, release, timeout)
 
-    world.cluster.wait_deployment_available = slow_then_deleted
+    world.cluster.during_wait = slow_then_deleted
     await world.settle()
     session = await world.sessions.get(project)
     assert session is not None and session.status is Status.DELETED

@@ -154,3 +154,62 @@ async def test_poison_attempts_add_up_across_hand_backs(world: World, project: s
     verdicts = [await guard.process(raw) for _ in range(3)]
     assert verdicts == [Verdict.RETRY_LATER, Verdict.RETRY_LATER, Verdict.ACK]
     assert world.publisher.sent, "dead-lettered on the third delivery"
+
+
+class _SpyConsumer:
+    """Records what the message asks of the Kafka consumer: commits and seeks."""
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self.seeks: list[tuple[str, int, int]] = []
+
+    async def commit(self) -> None:
+        self.commits += 1
+
+    def seek(self, partition: object, offset: int) -> None:
+        self.seeks.append((partition.topic, partition.partition, offset))  # type: ignore[attr-defined]
+
+
+def _ackable(world: World, project: str, offset: int) -> tuple[object, _SpyConsumer]:
+    from aiokafka.structs import ConsumerRecord
+    from faststream.kafka.message import KafkaAckableMessage
+
+    rec = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    record = ConsumerRecord(
+        topic="in",
+        partition=2,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=rec.key,
+        value=rec.value,
+        checksum=None,
+        serialized_key_size=len(rec.key),
+        serialized_value_size=len(rec.value),
+        headers=rec.headers,
+    )
+    consumer = _SpyConsumer()
+    return KafkaAckableMessage(record, rec.value, consumer=consumer), consumer
+
+
+async def test_a_record_handed_back_is_nacked_not_acknowledged(world: World, project: str) -> None:
+    """An outage: the guard says RETRY_LATER, and the message rewinds its partition to
+    the record instead of committing past it."""
+    from consumer.service.guard import Verdict
+
+    world.db.down = DatabaseUnavailable("database down")
+    guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=0.05, base_delay=0.02)
+    message, consumer = _ackable(world, project, offset=41)
+    assert await subscriber.deliver(message, guard) is Verdict.RETRY_LATER
+    assert consumer.commits == 0, "nothing committed past an unapplied record"
+    assert consumer.seeks == [("in", 2, 41)], "the partition rewinds to the record"
+
+
+async def test_an_applied_record_is_acknowledged(world: World, project: str) -> None:
+    from consumer.service.guard import Verdict
+
+    guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=1)
+    message, consumer = _ackable(world, project, offset=42)
+    assert await subscriber.deliver(message, guard) is Verdict.ACK
+    assert (consumer.commits, consumer.seeks) == (1, [])
+    assert await world.sessions.get(project) is not None
