@@ -257,7 +257,8 @@ class KubeCluster:
         return "; ".join(parts)
 
     def close(self) -> None:
-        """Stop the thread pool (waits for calls in flight)."""
+        """Stop the thread pool without waiting: queued calls are cancelled, calls already
+        running finish in their threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -88,7 +88,7 @@ def _intent(data: events.ProjectEvent) -> intake.Created | intake.Deleted:
 
 
 class Intake:
-    """Applies input records to the store."""
+    """Applies input records: decode, then one unit of work per event (or a dead letter)."""
 
     def __init__(
         self,

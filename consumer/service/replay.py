@@ -2,7 +2,7 @@
 
 Two phases, so the cluster never sees a transient state of the log (a create that a
 later delete cancels is never installed):
-1. read the whole input topic and apply every event to the store (inbox and per-project
+1. read the whole input topic and apply every event to PostgreSQL (inbox and per-project
    high-water marks make already-applied events no-ops: a replay onto a complete database
    changes nothing and calls Helm zero times);
 2. reconcile every session that is not converged (on an empty database this adopts the
