@@ -35,3 +35,23 @@ def test_connection_level_errors_are_unavailable() -> None:
     assert errors.unavailable(OperationalError("SELECT 1", {}, _PgError("")))
     assert errors.unavailable(ConnectionRefusedError("refused"))
     assert not errors.unavailable(ValueError("bad data"))
+
+
+async def test_unit_of_work_on_an_unreachable_database_raises_database_unavailable() -> None:
+    import socket
+
+    from consumer.adapters.db import uow as sql_uow
+    from consumer.adapters.db.engine import make_engine
+    from consumer.ports import DatabaseUnavailable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    engine = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{port}/none", pool_size=1)
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            async with sql_uow.factory(engine)():
+                pass
+        assert isinstance(caught.value.__cause__, OSError)
+    finally:
+        await engine.dispose()
