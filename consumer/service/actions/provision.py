@@ -9,6 +9,8 @@ caller holds the project's lease, so no live worker owns that operation any more
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
@@ -25,6 +27,9 @@ class ProvisionConfig:
 
     url_template: str
     ready_timeout: float
+    # The operator's values for every release (``DEVSESSIONS_CHART_VALUES_FILE``), under
+    # each project's own values; one merged file goes to Helm, so adoption compares alike.
+    base_values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 async def provision(
@@ -33,8 +38,11 @@ async def provision(
     """Bring ``session``'s release to its desired values and return its endpoints."""
     ns, release = session.namespace, session.release_name
     await cluster.ensure_namespace(ns, naming.namespace_labels(session.project_uuid))
-    wanted = values.chart_values(
-        session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
+    wanted = values.merged(
+        config.base_values,
+        values.chart_values(
+            session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
+        ),
     )
     info = await helm.status(release, ns)
     if info.state is ReleaseState.PENDING:
