@@ -93,6 +93,29 @@ def run(args: Sequence[str], log: Path, *, timeout: float | None = None) -> str:
     return procs.run_logged([PODMAN, *args], log, env=env(), timeout=timeout)
 
 
+def build(args: Sequence[str], log: Path) -> None:
+    """Run ``podman ARGS`` (a build) with all its output streamed into ``log`` as it comes.
+
+    A long build (code-server's native modules, a Go compile) shows its progress in the
+    log while it runs instead of at the end.
+    """
+    argv = [PODMAN, *args]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(argv)}\n".encode())
+        out.flush()
+        code = subprocess.run(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env(),
+            check=False,
+        ).returncode
+    if code != 0:
+        raise procs.CommandError(argv, code, log)
+
+
 def image_exists(tag: str) -> bool:
     probe = subprocess.run(
         [PODMAN, "image", "exists", tag], env=env(), capture_output=True, check=False

@@ -108,7 +108,7 @@ def ensure(spec: ImageSpec, log: Path) -> BuiltImage:
     tag = tag_for(spec)
     if engine.image_exists(tag):
         return BuiltImage(tag, built=False)
-    engine.run(_build_argv(spec, tag), log)
+    engine.build(_build_argv(spec, tag), log)
     for old in older_tags(spec.name, tag):
         engine.run(["rmi", "--ignore", old], log)
     return BuiltImage(tag, built=True)
