@@ -36,13 +36,22 @@ def missing_packages() -> list[str]:
     return [name for name in PACKAGES if not found[name]]
 
 
+def cannot_install_reason() -> str | None:
+    """Why the engine is missing and cannot be installed here, or None."""
+    missing = missing_packages()
+    if missing and (os.geteuid() != 0 or shutil.which("apt-get") is None):
+        return f"no container engine: apt-get install {' '.join(missing)}"
+    return None
+
+
 def ensure_installed(log: Path) -> bool:
     """Install podman, runc and debootstrap with apt-get when missing; True if installed now."""
     missing = missing_packages()
     if not missing:
         return False
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise RuntimeError(f"the container engine is missing: apt-get install {' '.join(missing)}")
+    reason = cannot_install_reason()
+    if reason is not None:
+        raise RuntimeError(reason)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     procs.run_logged(["apt-get", "update"], log, env=env)
     procs.run_logged(
