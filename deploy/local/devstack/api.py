@@ -69,6 +69,7 @@ def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, i
         ("kafka", "kafka"),
         ("kafka_controller", "kafka"),
         ("postgres", "postgres"),
+        ("ingress", "ingress"),
     ):
         port = fresh.get(name)
         if port and procs.running(state.pid(component)) is None and ports.is_listening(port):
