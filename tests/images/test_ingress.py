@@ -4,8 +4,9 @@ Traefik (built from the module proxy, cached) runs as the stack runs it, from a 
 directory of this test, against the stack's API server. Backends are processes on this
 machine reached through a selectorless Service and an EndpointSlice at the host's
 non-loopback address, the way pod IPs of the real node are reached: two sessions (two
-namespaces, two Hosts) each with a preview backend, and one session whose ``/vscode`` is
-the real code-server container, which must serve VS Code through the controller.
+namespaces, two Hosts) each with a preview backend, and one session whose three paths are
+the real preview, chat and code-server containers, which must answer through the
+controller (VS Code's workbench and its assets under ``/vscode/``).
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def controller(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         assert first is not None and procs.running(state.pid(ingress.COMPONENT)) == first
         assert session_web.health_rows(state, {"ports": {"ingress": port}})[0][1]
         yield port
+        assert session_web.stop(state), "the controller was not running any more"
     finally:
-        assert session_web.stop(state)
-        print(state.log(ingress.COMPONENT).read_text()[-3000:])
+        session_web.stop(state)
+        log = state.log(ingress.COMPONENT)
+        print(log.read_text()[-3000:] if log.exists() else "no controller log")
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -184,15 +187,26 @@ def test_routes_by_host_and_path_and_strips_the_prefix(
         kubectl(stack, "delete", "namespace", other, "--wait=false")
 
 
-def test_vscode_is_served_under_its_prefix_through_the_controller(
+def test_the_session_containers_answer_through_the_controller(
     stack: StackInfo, controller: int, session_images: dict[str, str], session_namespace: str
 ) -> None:
+    """The three real containers behind one session Host: pages, and VS Code under /vscode."""
     args = ["--bind-addr", "0.0.0.0:8080", "--auth", "none", "--disable-telemetry", "/home/coder"]
-    with run_restricted(session_images["vscode"], 8080, address=host_ip(), args=args) as vscode:
+    address = host_ip()
+    with (
+        run_restricted(session_images["preview"], 3000, address=address) as preview,
+        run_restricted(session_images["chat"], 3001, address=address) as chat,
+        run_restricted(session_images["vscode"], 8080, address=address, args=args) as vscode,
+    ):
         assert wait_for(vscode.url + "/healthz", timeout=120)[0] == 200
         host = f"{session_namespace}.devsessions.localhost"
-        apply(stack, session_objects(session_namespace, host, {"vscode": vscode.port}))
+        backends = {"preview": preview.port, "chat": chat.port, "vscode": vscode.port}
+        apply(stack, session_objects(session_namespace, host, backends))
         base = f"http://{ingress.address(controller)}"
+        status, page = wait_for(f"{base}/preview/", host=host, timeout=60)
+        assert status == 200 and "<h1>App preview</h1>" in page
+        status, page = wait_for(f"{base}/chat/?say=hi", host=host)
+        assert status == 200 and "You said: <q>hi</q>" in page
         assert wait_for(f"{base}/vscode/healthz", host=host, timeout=60)[0] == 200
         status, _, headers = get(f"{base}/vscode", host=host)
         assert status in (302, 307) and headers["Location"].endswith("/vscode/")

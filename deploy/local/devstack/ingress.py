@@ -99,6 +99,7 @@ def ensure_ingress_class(kubeconfig: Path, log: Path) -> None:
         timeout=30,
         check=False,
     )
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as out:
         out.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
