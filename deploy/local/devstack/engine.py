@@ -20,6 +20,9 @@ from pathlib import Path
 from devstack import paths, procs
 
 PACKAGES = ("podman", "runc", "debootstrap")
+# Installed along when anything is missing: podman's network stack (published ports,
+# networking in build steps) without pulling in Recommends.
+NETWORK_PACKAGES = ("netavark", "aardvark-dns", "iptables")
 PODMAN = "podman"
 RUNTIME = "/usr/sbin/runc"
 NOFILE_CAP = 65536
@@ -54,9 +57,8 @@ def ensure_installed(log: Path) -> bool:
         raise RuntimeError(reason)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     procs.run_logged(["apt-get", "update"], log, env=env)
-    procs.run_logged(
-        ["apt-get", "install", "-y", "--no-install-recommends", *missing], log, env=env
-    )
+    argv = ["apt-get", "install", "-y", "--no-install-recommends", *missing, *NETWORK_PACKAGES]
+    procs.run_logged(argv, log, env=env)
     return True
 
 
