@@ -220,6 +220,15 @@ def test_the_session_containers_answer_through_the_controller(
         )
         assert not css.startswith("/"), css
         assert get(f"{base}/vscode/{css}", host=host)[0] == 200, css
+        # What `make run` needs: the session's public URL, opened through the controller.
+        template = ingress.url_template(controller)
+        vscode_url = endpoints.public_url(
+            template, project_uuid=session_namespace, namespace="", ip_address="", path="/vscode"
+        )
+        assert ingress.serves_vscode(vscode_url, ingress.address(controller))
+        assert not ingress.serves_vscode(
+            vscode_url.replace("/vscode", "/preview"), ingress.address(controller)
+        )
 
 
 def test_config_paths_are_inside_the_state_dir(tmp_path: Path) -> None:

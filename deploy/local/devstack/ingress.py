@@ -19,6 +19,7 @@ State: ``<state>/ingress/{traefik.yml,dynamic.yml}``, log ``logs/ingress.log``, 
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import time
@@ -26,6 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import yaml
 
@@ -150,3 +152,37 @@ def url_template(port: int) -> str:
     URL opens on this machine as it is, and its Host header selects the session's rules.
     """
     return f"http://{{project_uuid}}.devsessions.localhost:{port}{{path}}"
+
+
+def fetch(url: str, ingress_address: str, *, timeout: float = 10) -> tuple[int, str]:
+    """GET a session URL through the controller, following its redirects; (status, body).
+
+    The URL's host (``<uuid>.devsessions.localhost``) is sent as the Host header to the
+    controller's address, so this works where the resolver does not know ``*.localhost``
+    (Python's, unlike browsers and curl).
+    """
+    host, _, port = ingress_address.rpartition(":")
+    for _hop in range(5):
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        try:
+            connection.request("GET", target or "/", headers={"Host": parts.netloc})
+            reply = connection.getresponse()
+            body = reply.read().decode("utf-8", "replace")
+        finally:
+            connection.close()
+        location = reply.getheader("Location")
+        if reply.status not in (301, 302, 303, 307, 308) or not location:
+            return reply.status, body
+        url = urljoin(url, location)
+    return reply.status, body
+
+
+def serves_vscode(url: str, ingress_address: str) -> bool:
+    """True when ``url`` (a session's ``vscode_url``) answers with VS Code's workbench."""
+    try:
+        status, body = fetch(url.rstrip("/") + "/", ingress_address)
+    except OSError:
+        return False
+    return status == 200 and "vs/code/browser/workbench/workbench" in body
