@@ -49,12 +49,12 @@ def test_second_build_is_a_cache_hit_and_a_change_is_a_new_tag(
         (context / "hello.txt").write_text("changed\n")
         third = imagebuild.ensure(spec, build_log)
         assert third.built and third.tag != first.tag
+        assert podman("run", "--rm", third.tag, "cat", "/hello.txt").stdout == "changed\n"
+        assert imagebuild.tags_newest_first(spec.name) == [third.tag, first.tag]
+        assert imagebuild.prune(spec.name, build_log, keep=1) == [first.tag]
         assert engine.image_exists(third.tag) and not engine.image_exists(first.tag)
-        out = podman("run", "--rm", third.tag, "cat", "/hello.txt").stdout
-        assert out == "changed\n"
     finally:
-        for tag in imagebuild.older_tags(spec.name, keep=""):
-            podman("rmi", "--ignore", tag, check=False)
+        imagebuild.prune(spec.name, build_log, keep=0)
 
 
 def test_the_session_images_are_cached_and_named_by_content(

@@ -5,7 +5,9 @@ The content key hashes what decides the image: the Containerfile, the files it m
 arguments and the id of the base image. The key is the image's tag
 (``localhost/devsessions/<name>:<key>``), so "the tag exists" is the cache hit, a change
 anywhere gives a new tag (a pod spec that names it rolls out), and podman's own storage
-and layer cache hold the result. Older tags of the same name are removed after a build.
+and layer cache hold the result. After a build, only the newest :data:`KEEP` images of
+a name are kept: enough that two checkouts on one machine (a working stack and a
+fresh-clone test run) do not remove each other's current image, bounded on disk.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from devstack import engine
 REPOSITORY = "localhost/devsessions"
 SKIPPED_DIRS = frozenset({"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".git"})
 KEY_LENGTH = 16
+KEEP = 3
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,27 @@ def _build_argv(spec: ImageSpec, tag: str) -> list[str]:
     return [*argv, str(spec.context)]
 
 
-def older_tags(name: str, keep: str) -> list[str]:
-    """Other tags of ``localhost/devsessions/<name>`` than ``keep``."""
+def tags_newest_first(name: str) -> list[str]:
+    """Tags of ``localhost/devsessions/<name>``, the most recently built image first."""
+    repository = f"{REPOSITORY}/{name}"
     listed = engine.run(
-        ["images", "--format", "{{.Repository}}:{{.Tag}}", f"{REPOSITORY}/{name}"],
-        Path(os.devnull),
+        ["images", "--format", "{{.Repository}}:{{.Tag}}", repository], Path(os.devnull)
     )
-    return [t for t in listed.split() if t != keep and t.startswith(f"{REPOSITORY}/{name}:")]
+    tags = [t for t in listed.split() if t.startswith(f"{repository}:")]
+    if not tags:
+        return []
+    created = engine.run(
+        ["image", "inspect", "--format", "{{.Created.UnixNano}}", *tags], Path(os.devnull)
+    ).split()
+    return [tag for _, tag in sorted(zip(map(int, created), tags, strict=True), reverse=True)]
+
+
+def prune(name: str, log: Path, *, keep: int = KEEP) -> list[str]:
+    """Remove all but the newest ``keep`` tags of ``name``; return the removed tags."""
+    removed = tags_newest_first(name)[keep:]
+    for tag in removed:
+        engine.run(["rmi", "--ignore", tag], log)
+    return removed
 
 
 def ensure(spec: ImageSpec, log: Path) -> BuiltImage:
@@ -109,6 +126,5 @@ def ensure(spec: ImageSpec, log: Path) -> BuiltImage:
     if engine.image_exists(tag):
         return BuiltImage(tag, built=False)
     engine.build(_build_argv(spec, tag), log)
-    for old in older_tags(spec.name, tag):
-        engine.run(["rmi", "--ignore", old], log)
+    prune(spec.name, log)
     return BuiltImage(tag, built=True)
