@@ -22,6 +22,7 @@ import pytest
 import yaml
 from devstack import (
     ingress,
+    ingress_access,
     kube_checks,
     ports,
     procs,
@@ -273,3 +274,23 @@ def test_stack_env_exports_the_controller_and_session_urls_that_route_to_it(
     lines = record.exports(info).splitlines()
     assert "export DEVSESSIONS_INGRESS_ADDRESS=127.0.0.1:4321" in lines
     assert f"export DEVSESSIONS_CHART_VALUES_FILE={values_file}" in lines
+
+
+def test_the_controller_identity_reads_ingresses_and_nothing_more(
+    stack: StackInfo, tmp_path: Path
+) -> None:
+    identity = ingress_access.ensure(stack.kubeconfig, StateLayout(tmp_path / "stack"))
+
+    def can(*what: str) -> str:
+        proc = subprocess.run(
+            [kube_checks.kubectl(), f"--kubeconfig={identity}", "auth", "can-i", *what],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        return proc.stdout.strip()
+
+    assert can("list", "ingresses.networking.k8s.io", "-A") == "yes"
+    assert can("watch", "endpointslices.discovery.k8s.io", "-A") == "yes"
+    assert can("update", "ingresses.networking.k8s.io", "--subresource=status", "-A") == "yes"
+    assert can("list", "pods", "-A") == "no"
+    assert can("create", "namespaces") == "no"
+    assert can("delete", "ingresses.networking.k8s.io", "-A") == "no"

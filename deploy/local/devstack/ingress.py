@@ -2,8 +2,9 @@
 
 Why on the host: it needs nothing from the node (no image, no pod network of its own), it
 reaches pod IPs and ClusterIPs the way the host does, and it listens on one local port
-that a browser on this machine can open. It reads the cluster with the stack's kubeconfig
-(``KUBECONFIG``; the same admin identity as kubectl), and serves Ingresses whose
+that a browser on this machine can open. It reads the cluster through ``KUBECONFIG``
+(the stack gives it a ServiceAccount of its own, :mod:`devstack.ingress_access`), and
+serves Ingresses whose
 IngressClass is ``traefik`` (created on start), routing by Host and path to the
 EndpointSlices of their Services.
 

@@ -14,7 +14,15 @@ from typing import Any
 
 import yaml
 
-from devstack import engine, image_pins, ingress, ingress_build, local_images, procs
+from devstack import (
+    engine,
+    image_pins,
+    ingress,
+    ingress_access,
+    ingress_build,
+    local_images,
+    procs,
+)
 from devstack.paths import StateLayout
 from devstack.steps import Reporter, step
 
@@ -66,7 +74,11 @@ def write_values(state: StateLayout, tags: dict[str, str]) -> Path:
 
 
 def start_ingress(reporter: Reporter, state: StateLayout, port: int, kubeconfig: Path) -> None:
-    """Build (or find) Traefik, then reuse or start the controller on ``port``."""
+    """Build (or find) Traefik, then reuse or start the controller on ``port``.
+
+    ``kubeconfig`` (the admin's) creates the IngressClass and the controller's own
+    ServiceAccount; the controller runs with that account's token only.
+    """
     build_log = state.log("build-traefik")
     with step(reporter, "traefik binary", build_log) as note:
         binary, fresh = ingress_build.ensure(image_pins.load().traefik, build_log)
@@ -80,7 +92,8 @@ def start_ingress(reporter: Reporter, state: StateLayout, port: int, kubeconfig:
             return
         if running is not None:
             procs.stop_pid_file(state.pid(ingress.COMPONENT))
-        record = ingress.start(binary, state, port, kubeconfig)
+        identity = ingress_access.ensure(kubeconfig, state)
+        record = ingress.start(binary, state, port, identity)
         ingress.wait_ready(port, record, log)
         note.text = f"started, {ingress.address(port)}"
 
