@@ -14,7 +14,7 @@ stamped in. Layout: ``<cache>/traefik/<version>/traefik``.
 from __future__ import annotations
 
 import json
-import os
+import tempfile
 from pathlib import Path
 
 from devstack import build_go, cache, procs
@@ -39,7 +39,7 @@ def module_dir(pin: GoPin, log: Path) -> Path:
         [build_go.go_binary(), "mod", "download", "-json", f"{pin.module}@{pin.version}"],
         log,
         env=_env(),
-        cwd=Path(os.devnull).parent,
+        cwd=Path(tempfile.gettempdir()),  # outside any module: a plain download
     )
     return Path(json.loads(out)["Dir"])
 
