@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from devstack import engine, imagebuild, local_images
+from devstack import engine, imagebuild, local_images, steps
 
 from tests.images.helpers import get, podman, run_restricted, wait_for
 
@@ -60,11 +60,24 @@ def test_second_build_is_a_cache_hit_and_a_change_is_a_new_tag(
 def test_the_session_images_are_cached_and_named_by_content(
     session_images: dict[str, str], build_log: Path
 ) -> None:
+    class Notes(steps.NullReporter):
+        def __init__(self) -> None:
+            self.notes: dict[str, str] = {}
+
+        def finished(self, step: str, seconds: float, note: str) -> None:
+            self.notes[step] = note
+
+    reported = Notes()
     begin = time.monotonic()
-    again = local_images.ensure_all(build_log, service=False)
+    again = local_images.ensure_all(
+        build_log, service=False, around=lambda name: steps.step(reported, name, build_log)
+    )
     assert {b.name: b.tag for b in again} == session_images
     assert not any(b.built for b in again)
     assert time.monotonic() - begin < 15
+    assert reported.notes["base"] == "cached"
+    for name in local_images.SESSION_IMAGES:
+        assert reported.notes[name] == "cached " + session_images[name].rpartition(":")[2]
     for name in local_images.SESSION_IMAGES:
         assert session_images[name].startswith(f"localhost/devsessions/{name}:")
         user = podman("image", "inspect", "--format", "{{.Config.User}}", session_images[name])

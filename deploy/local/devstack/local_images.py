@@ -10,14 +10,17 @@ is unchanged (:mod:`devstack.imagebuild`).
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from devstack import base_image, build_go, image_pins, imagebuild, paths, pins
 from devstack.imagebuild import ImageSpec
+from devstack.steps import Note
 
 IMAGES_DIR = paths.REPO_ROOT / "deploy" / "images"
 SERVICE_CONTAINERFILE = paths.REPO_ROOT / "deploy" / "container" / "Containerfile"
@@ -42,7 +45,8 @@ class Built:
     built: bool
 
 
-Progress = Callable[[str], None]
+# Wraps the build of one image (by name) in a step whose note tells the outcome.
+Around = Callable[[str], AbstractContextManager[Note]]
 
 
 def _go_env(name: str) -> str:
@@ -129,16 +133,26 @@ def service_spec(python: str, go: str) -> ImageSpec:
     )
 
 
-def ensure_all(log: Path, *, service: bool = True, progress: Progress | None = None) -> list[Built]:
-    """Build (or find) every local image; return them in build order, base first."""
-    say = progress or (lambda _text: None)
-    say("base image (debootstrap)")
-    base, fresh = base_image.ensure(image_pins.load().base, log)
+def _quietly(_name: str) -> AbstractContextManager[Note]:
+    return contextlib.nullcontext(Note())
+
+
+def ensure_all(log: Path, *, service: bool = True, around: Around | None = None) -> list[Built]:
+    """Build (or find) every local image; return them in build order, base first.
+
+    ``around(name)`` wraps each image's step (``stack up`` passes a timed, reported step,
+    so a long build shows which image it is and for how long); its note says the outcome.
+    """
+    wrap = around or _quietly
+    with wrap("base") as note:
+        base, fresh = base_image.ensure(image_pins.load().base, log)
+        note.text = "built" if fresh else "cached"
     done = [Built("base", base, fresh)]
 
     def build(spec: ImageSpec) -> str:
-        say(f"image {spec.name}")
-        result = imagebuild.ensure(spec, log)
+        with wrap(spec.name) as note:
+            result = imagebuild.ensure(spec, log)
+            note.text = ("built " if result.built else "cached ") + result.tag.rpartition(":")[2]
         done.append(Built(spec.name, result.tag, result.built))
         return result.tag
 

@@ -45,10 +45,9 @@ def ensure_images(reporter: Reporter, state: StateLayout, *, service: bool) -> d
             note.text = f"skipped: {reason}"
             return {}
         note.text = "installed podman, runc" if engine.ensure_installed(log) else "podman found"
-    with step(reporter, "local images", log) as note:
-        built = local_images.ensure_all(log, service=service)
-        fresh = [b.name for b in built if b.built]
-        note.text = f"built {', '.join(fresh)}" if fresh else f"{len(built)} cached"
+    built = local_images.ensure_all(
+        log, service=service, around=lambda name: step(reporter, f"image {name}", log)
+    )
     return {b.name: b.tag for b in built}
 
 
