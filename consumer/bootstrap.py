@@ -14,7 +14,10 @@ import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.adapters.db import uow as sql_uow
@@ -110,6 +113,16 @@ def follow_output(settings: Settings) -> Follower:
     return Follower(settings.kafka_bootstrap_servers, settings.output_topic)
 
 
+def _base_values(path: Path | None) -> dict[str, Any]:
+    """The operator's values file for every release (``DEVSESSIONS_CHART_VALUES_FILE``)."""
+    if path is None:
+        return {}
+    loaded = yaml.safe_load(path.read_text())
+    if not isinstance(loaded, dict):
+        raise TypeError(f"{path}: a chart values file must hold a mapping")
+    return loaded
+
+
 def owner_id() -> str:
     """This process's identity on leases: host and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -154,7 +167,9 @@ def wire(
     )
     config = ReconcileConfig(
         provision=ProvisionConfig(
-            url_template=settings.public_url_template, ready_timeout=settings.ready_timeout_seconds
+            url_template=settings.public_url_template,
+            ready_timeout=settings.ready_timeout_seconds,
+            base_values=_base_values(settings.chart_values_file),
         ),
         namespace_timeout=settings.namespace_delete_timeout_seconds,
         lease_seconds=settings.lease_seconds,

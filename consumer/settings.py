@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     )
     helm_binary: str = "helm"
     chart_path: Path = DEFAULT_CHART
+    # A values file applied under every release's own values (e.g. the local stack's images).
+    chart_values_file: Path | None = None
     helm_timeout_seconds: PositiveInt = 300
     ready_timeout_seconds: PositiveInt = 300
     namespace_delete_timeout_seconds: PositiveInt = 300

@@ -16,6 +16,8 @@ import pytest
 from kubernetes import client
 
 import events
+from consumer.domain import endpoints
+from consumer.settings import Settings
 from events.publish import EventPublisher
 from tests.e2e.harness import (
     OutputWatcher,
@@ -56,7 +58,12 @@ async def test_create_then_delete_round_trip(
                 "/chat",
                 "/vscode",
             )
-            assert data.preview_url.startswith("https://") and data.preview_url.endswith("/preview")
+            default = Settings.model_fields["public_url_template"].default
+            template = topo.env().get("DEVSESSIONS_PUBLIC_URL_TEMPLATE", default)
+            assert data.preview_url == endpoints.public_url(
+                template, project_uuid=project, namespace=project, ip_address=data.ip_address,
+                path="/preview",
+            )  # fmt: skip
             assert (
                 data.vscode_internal_url == f"http://vscode.{project}.svc.cluster.local:8080/vscode"
             )

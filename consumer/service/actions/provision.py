@@ -10,6 +10,7 @@ one stuck in ``pending-*`` is recovered first.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -30,6 +31,9 @@ class ProvisionConfig:
 
     url_template: str
     ready_timeout: float
+    # The operator's values for every release (``DEVSESSIONS_CHART_VALUES_FILE``), under
+    # each project's own values; one merged file goes to Helm, so adoption compares alike.
+    base_values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 async def provision(
@@ -38,8 +42,11 @@ async def provision(
     """Bring ``session``'s release to its desired values and return its endpoints."""
     ns, name = session.namespace, session.release_name
     await cluster.ensure_namespace(ns, naming.namespace_labels(session.project_uuid))
-    wanted = values.chart_values(
-        session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
+    wanted = values.merged(
+        config.base_values,
+        values.chart_values(
+            session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
+        ),
     )
     await converge_release(helm, name, ns, wanted)
     await cluster.wait_deployment_available(ns, name, config.ready_timeout)

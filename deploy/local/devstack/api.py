@@ -28,12 +28,13 @@ from devstack import (
     ports,
     postgres,
     procs,
+    session_web,
 )
 from devstack import record as rec
 from devstack.record import StackInfo
 from devstack.steps import NullReporter, Reporter, step
 
-PORT_NAMES = ("kafka", "kafka_controller", "postgres", "kube_apiserver")
+PORT_NAMES = ("kafka", "kafka_controller", "postgres", "kube_apiserver", "ingress")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,15 @@ def ensure_helm(reporter: Reporter | None = None) -> Path:
     return binary
 
 
+def ensure_images(reporter: Reporter | None = None, *, service: bool = True) -> dict[str, str]:
+    """Build (or find cached) every local image; return ``name -> tag``.
+
+    Names: ``base``, ``preview``, ``chat``, ``vscode`` and, with ``service``, ``python``,
+    ``go`` (the service's build stand-ins) and ``service`` (deploy/container/Containerfile).
+    """
+    return session_web.ensure_images(reporter or NullReporter(), paths.layout(), service=service)
+
+
 def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, int]:
     """Kept ports, except where the component is stopped and someone else took the port."""
     fresh = dict(kept)
@@ -59,6 +69,7 @@ def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, i
         ("kafka", "kafka"),
         ("kafka_controller", "kafka"),
         ("postgres", "postgres"),
+        ("ingress", "ingress"),
     ):
         port = fresh.get(name)
         if port and procs.running(state.pid(component)) is None and ports.is_listening(port):
@@ -158,6 +169,10 @@ def up(reporter: Reporter | None = None) -> StackInfo:
         _start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
         _start_kafka(reporter, state, p, built["kafka_libs"], port_map)
         _start_kube(reporter, state, p, port_map["kube_apiserver"])
+        images = session_web.ensure_images(reporter, state, service=False)
+        session_web.write_values(state, images)
+        session_web.start_ingress(reporter, state, port_map["ingress"], state.kubeconfig)
+        data.update(images=images, session_env=session_web.exports(state, data))
         info = rec.info_from(data)
         assert info is not None
         data.update(
@@ -184,6 +199,8 @@ def down() -> list[str]:
     if not state.root.exists():
         return stopped
     with cache.file_lock(state.lock):
+        if session_web.stop(state):
+            stopped.append("ingress")
         stopped += [f"kube {name}" for name in kube.stop(state)]
         if procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30):
             stopped.append("kafka")
@@ -220,4 +237,7 @@ def from_env() -> StackInfo | None:
 
 def status() -> list[ComponentStatus]:
     """Health of each component (pid alive and answering)."""
-    return [ComponentStatus(*row) for row in health.check(paths.layout(), pins.load())]
+    state = paths.layout()
+    rows = health.check(state, pins.load())
+    rows += session_web.health_rows(state, rec.load(state.stack_json))
+    return [ComponentStatus(*row) for row in rows]

@@ -108,6 +108,8 @@ def up() -> None:
     table.add_row("postgresql", info.database_url)
     table.add_row("kubeconfig", str(info.kubeconfig))
     table.add_row("helm", str(info.helm_binary))
+    if "DEVSESSIONS_INGRESS_ADDRESS" in info.env:
+        table.add_row("ingress", info.env["DEVSESSIONS_INGRESS_ADDRESS"])
     console.print(table)
     console.print('use it: eval "$(devsessions stack env)"')
 
