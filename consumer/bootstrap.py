@@ -15,6 +15,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
+from kubernetes.client import ApiClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.adapters.db.engine import make_engine, upgrade
@@ -23,6 +24,7 @@ from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kube_client import KubeCluster, api_client
+from consumer.adapters.project_access import Grant, ProjectAccess
 from consumer.domain.backoff import RetryPolicy
 from consumer.ports import Clock, Cluster, Helm, Publisher, Store
 from consumer.service.actions.provision import ProvisionConfig
@@ -194,6 +196,23 @@ def wire(
     return Parts(intake, reconciler, workers, relay, resync)
 
 
+def project_access(settings: Settings, api: ApiClient) -> ProjectAccess | None:
+    """The per-project RoleBinding maker, when a per-project ClusterRole is configured."""
+    if not settings.project_cluster_role:
+        return None
+    if not (settings.service_account_name and settings.service_account_namespace):
+        raise ValueError(
+            "DEVSESSIONS_PROJECT_CLUSTER_ROLE needs DEVSESSIONS_SERVICE_ACCOUNT_NAME and"
+            " DEVSESSIONS_SERVICE_ACCOUNT_NAMESPACE (the service's own ServiceAccount)"
+        )
+    grant = Grant(
+        settings.project_cluster_role,
+        settings.service_account_name,
+        settings.service_account_namespace,
+    )
+    return ProjectAccess(api, grant)
+
+
 def build(
     settings: Settings,
     *,
@@ -208,10 +227,12 @@ def build(
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
     kube: KubeCluster | None = None
     if cluster is None:
+        api = api_client(settings.kubeconfig)
         kube = KubeCluster(
-            api_client(settings.kubeconfig),
+            api,
             threads=settings.worker_concurrency * 2 + 4,
             terminating_wait=settings.namespace_delete_timeout_seconds,
+            access=project_access(settings, api),
         )
         cluster = kube
     helm = helm or HelmCli(
