@@ -26,6 +26,7 @@ from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kube_client import KubeCluster, api_client
 from consumer.adapters.project_access import Grant, ProjectAccess
 from consumer.domain.backoff import RetryPolicy
+from consumer.domain.images import ImagePolicy
 from consumer.ports import Clock, Cluster, Helm, Publisher, Store
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.intake import Intake, RawRecord
@@ -139,6 +140,7 @@ def wire(
 ) -> Parts:
     """Connect intake, reconciler, workers, relay and resync over the given ports."""
     lifetime = timedelta(days=settings.session_lifetime_days)
+    images = ImagePolicy.parse(settings.image_allow_list)
     messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
     relay = OutboxRelay(
         store=store,
@@ -149,7 +151,9 @@ def wire(
     )
     config = ReconcileConfig(
         provision=ProvisionConfig(
-            url_template=settings.public_url_template, ready_timeout=settings.ready_timeout_seconds
+            url_template=settings.public_url_template,
+            ready_timeout=settings.ready_timeout_seconds,
+            images=images,
         ),
         namespace_timeout=settings.namespace_delete_timeout_seconds,
         lease_seconds=settings.lease_seconds,
@@ -182,6 +186,7 @@ def wire(
         lifetime=lifetime,
         on_work=workers.submit,
         on_outbox=relay.wake,
+        images=images,
     )
     resync = Resync(
         store=store,

@@ -18,6 +18,7 @@ import structlog
 
 import events
 from consumer.domain import intake
+from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Cause, LogPosition, SessionState
 from consumer.observability import metrics
 from consumer.ports import Clock, InboxKey, OutboxMessage, Publisher, Store
@@ -92,11 +93,13 @@ class Intake:
         lifetime: timedelta,
         on_work: Callable[[str], None] = lambda _: None,
         on_outbox: Callable[[], None] = lambda: None,
+        images: ImagePolicy | None = None,
     ) -> None:
         self._store, self._publisher, self._clock = store, publisher, clock
         self._messages, self._consumer = messages, consumer_name
         self._dlq, self._lifetime = dead_letter_topic, lifetime
         self._on_work, self._on_outbox = on_work, on_outbox
+        self._images = images or ImagePolicy()  # default: no image override allowed
 
     async def handle(self, record: RawRecord, *, dead_letter: bool = True) -> Outcome:
         """Apply ``record``; a bad record is dead-lettered (or only counted, on replay)."""
@@ -163,20 +166,33 @@ class Intake:
         if isinstance(data, events.ProjectCreated):
             overrides = data.overrides.model_dump(exclude_defaults=True) if data.overrides else {}
             event = intake.Created(data.project_uuid, data.project_id, data.user_id, overrides)
+            refusal = self._images.refusal(overrides)
         else:
             event = intake.Deleted(data.project_uuid)
+            refusal = None
         decided: list[intake.IntakeDecision] = []
 
         def decide(
             current: SessionState | None,
         ) -> tuple[SessionState | None, Sequence[OutboxMessage], bool]:
             now = self._clock.now()
-            decision = intake.decide(
-                current, event, cause=cause, position=position, now=now, lifetime=self._lifetime
-            )
+            if refusal is not None and isinstance(event, intake.Created):
+                decision = intake.refuse(
+                    current,
+                    event,
+                    refusal,
+                    cause=cause,
+                    position=position,
+                    now=now,
+                    lifetime=self._lifetime,
+                )
+            else:
+                decision = intake.decide(
+                    current, event, cause=cause, position=position, now=now, lifetime=self._lifetime
+                )
             decided.append(decision)
             replies = [
-                self._reply(decision.session, reply, cause)
+                self._reply(decision.session, reply, cause, refusal or "")
                 for reply in decision.replies
                 if decision.session is not None
             ]
@@ -205,8 +221,12 @@ class Intake:
             self._on_work(data.project_uuid)
         return Outcome.APPLIED if result.changed else Outcome.UNCHANGED
 
-    def _reply(self, session: SessionState, reply: intake.Reply, cause: Cause) -> OutboxMessage:
+    def _reply(
+        self, session: SessionState, reply: intake.Reply, cause: Cause, refusal: str
+    ) -> OutboxMessage:
         now = self._clock.now()
         if reply is intake.Reply.SESSION_READY:
             return self._messages.session_ready(session, cause, now)
+        if reply is intake.Reply.SESSION_REFUSED:
+            return self._messages.session_refused(session, cause, refusal, now)
         return self._messages.session_deleted(session, cause, now)

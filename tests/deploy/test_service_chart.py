@@ -269,6 +269,14 @@ def test_pod_runs_non_root_on_a_read_only_root(helm_bin: Path, tmp_path: Path) -
         assert env[name]["value"].startswith("/tmp/"), name
 
 
+def test_image_allow_list_reaches_the_service(helm_bin: Path, tmp_path: Path) -> None:
+    default = env_of(container(render(helm_bin, tmp_path)))
+    assert default["DEVSESSIONS_IMAGE_ALLOW_LIST"]["value"] == ""
+    allow = ["ghcr.io/acme", "registry.local:5000/x/app@sha256:" + "a" * 64]
+    docs = render(helm_bin, tmp_path, {"config": {"imageAllowList": allow}})
+    assert env_of(container(docs))["DEVSESSIONS_IMAGE_ALLOW_LIST"]["value"] == ",".join(allow)
+
+
 def test_probes_and_metrics_hit_the_service_port(helm_bin: Path, tmp_path: Path) -> None:
     docs = render(helm_bin, tmp_path, {"http": {"port": 8123}, "service": {"port": 9000}})
     ctr = container(docs)
@@ -393,6 +401,8 @@ def test_migration_job_runs_before_install_and_upgrade(helm_bin: Path, tmp_path:
         ({"extraEnv": [{"name": "DEVSESSIONS_DATABASE_URL", "value": "x"}]}, "extraEnv"),
         ({"replicaCount": 7, "kafka": {"inputTopicPartitions": 6}}, "inputTopicPartitions"),
         ({"keda": {"enabled": True, "maxReplicaCount": 9}}, "maxReplicaCount"),
+        ({"config": {"imageAllowList": ["library/node"]}}, "imageAllowList"),
+        ({"config": {"imageAllowList": ["ghcr.io/a,quay.io"]}}, "imageAllowList"),
     ],
 )
 def test_bad_values_are_refused(

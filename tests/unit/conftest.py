@@ -110,12 +110,12 @@ SETTINGS = Settings(
 )
 
 
-def make_world() -> World:
+def make_world(settings: Settings = SETTINGS) -> World:
     """The production wiring (``bootstrap.wire``) over in-memory fakes."""
     store, helm, clock, publisher = FakeStore(), FakeHelm(), FakeClock(), FakePublisher()
     cluster = FakeCluster(helm)
     parts = bootstrap.wire(
-        SETTINGS,
+        settings,
         store=store,
         publisher=publisher,
         helm=helm,

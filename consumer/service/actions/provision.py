@@ -13,6 +13,8 @@ import dataclasses
 import structlog
 
 from consumer.domain import endpoints, naming, values
+from consumer.domain.errors import PermanentError
+from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Endpoints, SessionState
 from consumer.ports import Cluster, Helm, ReleaseState
 
@@ -25,6 +27,7 @@ class ProvisionConfig:
 
     url_template: str
     ready_timeout: float
+    images: ImagePolicy = dataclasses.field(default_factory=ImagePolicy)  # re-checked here
 
 
 async def provision(
@@ -32,6 +35,8 @@ async def provision(
 ) -> Endpoints:
     """Bring ``session``'s release to its desired values and return its endpoints."""
     ns, release = session.namespace, session.release_name
+    if refusal := config.images.refusal(session.overrides):  # the list may have shrunk since
+        raise PermanentError("check image allow-list", refusal)
     await cluster.ensure_namespace(ns, naming.namespace_labels(session.project_uuid))
     wanted = values.chart_values(
         session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
