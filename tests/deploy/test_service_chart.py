@@ -277,6 +277,32 @@ def test_image_allow_list_reaches_the_service(helm_bin: Path, tmp_path: Path) ->
     assert env_of(container(docs))["DEVSESSIONS_IMAGE_ALLOW_LIST"]["value"] == ",".join(allow)
 
 
+@pytest.mark.parametrize("kind", ["Deployment", "Job"])
+def test_every_pod_is_hardened(helm_bin: Path, tmp_path: Path, kind: str) -> None:
+    docs = render(helm_bin, tmp_path, ALL_FEATURES)
+    pod = one(docs, kind)["spec"]["template"]["spec"]
+    ctr = container(docs, kind)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert ctr["securityContext"]["readOnlyRootFilesystem"] is True
+    assert ctr["securityContext"]["allowPrivilegeEscalation"] is False
+    assert ctr["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in ctr["volumeMounts"]:
+        assert "emptyDir" in volumes[mount["name"]], "writable only on emptyDirs"
+    assert "hostNetwork" not in pod and "hostPID" not in pod
+
+
+def test_only_the_service_pod_gets_an_api_token(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path, ALL_FEATURES)
+    service = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert service["automountServiceAccountToken"] is True, "it talks to the Kubernetes API"
+    job = one(docs, "Job")["spec"]["template"]["spec"]
+    assert job["automountServiceAccountToken"] is False, "migrations need no Kubernetes API"
+    assert job.get("serviceAccountName") in (None, "default"), "never the service's account"
+
+
 def test_probes_and_metrics_hit_the_service_port(helm_bin: Path, tmp_path: Path) -> None:
     docs = render(helm_bin, tmp_path, {"http": {"port": 8123}, "service": {"port": 9000}})
     ctr = container(docs)
@@ -395,6 +421,12 @@ def test_migration_job_runs_before_install_and_upgrade(helm_bin: Path, tmp_path:
         ({"database": {"existingSecret": {"name": "", "key": "url"}}}, "existingSecret"),
         ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
         ({"podSecurityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
+        ({"podSecurityContext": {"seccompProfile": {"type": "Unconfined"}}}, "seccompProfile"),
+        ({"podSecurityContext": {"seccompProfile": None}}, "seccompProfile"),
+        ({"securityContext": {"allowPrivilegeEscalation": True}}, "allowPrivilegeEscalation"),
+        ({"securityContext": {"privileged": True}}, "privileged"),
+        ({"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}, "drop"),
+        ({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}, "add"),
         ({"keda": {"enabled": True, "minReplicaCount": 0}}, "minReplicaCount"),
         ({"config": {"consumerGroup": ""}}, "consumerGroup"),
         ({"config": {"workerConcurrency": "eight"}}, "workerConcurrency"),
