@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import events
 from consumer.domain import access_token
 from consumer.domain.access_token import TokenRejected, mint, verify
 
@@ -121,3 +122,14 @@ def test_weak_keys_are_refused() -> None:
         token(key=b"short")
     with pytest.raises(ValueError, match="32 bytes"):
         verify([b"short"], token(), project_uuid=PROJECT, owner_id=7, now=NOW)
+
+
+def test_session_ready_carries_no_secret() -> None:
+    # Access goes through the authenticated API, never through the event: SessionReady has
+    # exactly the design's fields (a token or password field added to it fails here).
+    assert set(events.SessionReady.model_fields) == {
+        "project_uuid", "namespace", "release_name", "status", "ip_address",
+        "preview_url", "preview_path", "chat_url", "chat_path", "vscode_url", "vscode_path",
+        "preview_internal_url", "chat_internal_url", "vscode_internal_url",
+        "ready_at", "expires_at",
+    }  # fmt: skip
