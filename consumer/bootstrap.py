@@ -25,8 +25,10 @@ from consumer.adapters.db.engine import make_engine, upgrade
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
-from consumer.adapters.kube_client import KubeCluster, api_client
+from consumer.adapters.kube_client import ApiClient, KubeCluster, api_client
+from consumer.adapters.project_access import Grant, ProjectAccess
 from consumer.domain.backoff import RetryPolicy
+from consumer.domain.images import ImagePolicy
 from consumer.ports import Clock, Cluster, Helm, Publisher, UnitOfWorkFactory
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.intake import Intake, RawRecord
@@ -157,6 +159,7 @@ def wire(
     to the workers); in-memory tests pass a hook and reconcile by hand.
     """
     lifetime = timedelta(days=settings.session_lifetime_days)
+    images = ImagePolicy.parse(settings.image_allow_list)
     messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
     relay = OutboxRelay(
         uow=uow,
@@ -170,6 +173,7 @@ def wire(
             url_template=settings.public_url_template,
             ready_timeout=settings.ready_timeout_seconds,
             base_values=_base_values(settings.chart_values_file),
+            images=images,
         ),
         namespace_timeout=settings.namespace_delete_timeout_seconds,
         lease_seconds=settings.lease_seconds,
@@ -202,6 +206,7 @@ def wire(
         lifetime=lifetime,
         on_work=on_work or workers.submit,
         on_outbox=relay.wake,
+        images=images,
     )
     resync = Resync(
         uow=uow,
@@ -214,6 +219,23 @@ def wire(
         drift_interval=timedelta(seconds=settings.drift_check_interval_seconds),
     )
     return Parts(intake, reconciler, workers, relay, resync)
+
+
+def project_access(settings: Settings, api: ApiClient) -> ProjectAccess | None:
+    """The per-project RoleBinding maker, when a per-project ClusterRole is configured."""
+    if not settings.project_cluster_role:
+        return None
+    if not (settings.service_account_name and settings.service_account_namespace):
+        raise ValueError(
+            "DEVSESSIONS_PROJECT_CLUSTER_ROLE needs DEVSESSIONS_SERVICE_ACCOUNT_NAME and"
+            " DEVSESSIONS_SERVICE_ACCOUNT_NAMESPACE (the service's own ServiceAccount)"
+        )
+    grant = Grant(
+        settings.project_cluster_role,
+        settings.service_account_name,
+        settings.service_account_namespace,
+    )
+    return ProjectAccess(api, grant)
 
 
 def build(
@@ -230,10 +252,12 @@ def build(
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
     kube: KubeCluster | None = None
     if cluster is None:
+        api = api_client(settings.kubeconfig)
         kube = KubeCluster(
-            api_client(settings.kubeconfig),
+            api,
             threads=settings.worker_concurrency * 2 + 4,
             terminating_wait=settings.namespace_delete_timeout_seconds,
+            access=project_access(settings, api),
         )
         cluster = kube
     helm = helm or HelmCli(

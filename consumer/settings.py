@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     helm_timeout_seconds: PositiveInt = 300
     ready_timeout_seconds: PositiveInt = 300
     namespace_delete_timeout_seconds: PositiveInt = 300
+    # Least privilege (deploy/chart/devsessions): the ClusterRole the service binds to its own
+    # ServiceAccount in each project namespace it creates. Empty: no binding is made, the
+    # credentials must hold every right already (the local stack's admin kubeconfig).
+    project_cluster_role: str = ""
+    service_account_name: str = ""
+    service_account_namespace: str = ""
+
+    # Registries ("ghcr.io", "ghcr.io/acme") or pinned images ("ghcr.io/acme/app@sha256:...")
+    # that per-project image overrides may use, comma-separated. Empty: none may be
+    # overridden; such an event is refused with SessionFailed (consumer/domain/images.py).
+    image_allow_list: str = ""
 
     # Reconciliation
     worker_concurrency: PositiveInt = 8

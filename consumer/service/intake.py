@@ -20,6 +20,7 @@ import structlog
 
 import events
 from consumer.domain import intake
+from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Cause, LogPosition, SessionState
 from consumer.observability import metrics
 from consumer.ports import Clock, InboxKey, OutboxMessage, Publisher, UnitOfWorkFactory
@@ -102,11 +103,13 @@ class Intake:
         lifetime: timedelta,
         on_work: Callable[[str], None] = lambda _: None,
         on_outbox: Callable[[], None] = lambda: None,
+        images: ImagePolicy | None = None,
     ) -> None:
         self._uow, self._publisher, self._clock = uow, publisher, clock
         self._messages, self._consumer = messages, consumer_name
         self._dlq, self._lifetime = dead_letter_topic, lifetime
         self._on_work, self._on_outbox = on_work, on_outbox
+        self._images = images or ImagePolicy()  # default: no image override allowed
 
     async def handle(self, record: RawRecord, *, dead_letter: bool = True) -> Outcome:
         """Apply ``record``; a bad record is dead-lettered (or only counted, on replay)."""
@@ -180,17 +183,16 @@ class Intake:
                     log.info("duplicate event skipped")
                     return Outcome.DUPLICATE
                 current = await uow.sessions.get(data.project_uuid, for_update=True)
-                decision = intake.decide(
-                    current,
-                    _intent(data),
-                    cause=cause,
-                    position=position,
-                    now=self._clock.now(),
-                    lifetime=self._lifetime,
+                event = _intent(data)
+                refusal = (
+                    self._images.refusal(event.overrides)
+                    if isinstance(event, intake.Created)
+                    else None
                 )
+                decision = self._decide(current, event, refusal, cause, position)
                 if decision.session is not None:
                     await uow.sessions.put(decision.session)
-                replies = self._replies(decision, cause)
+                replies = self._replies(decision, cause, refusal or "")
                 await uow.outbox.add(replies)
                 await uow.commit()
             log.info(
@@ -206,15 +208,39 @@ class Intake:
             self._on_work(data.project_uuid)
         return Outcome.APPLIED if decision.session is not None else Outcome.UNCHANGED
 
-    def _replies(self, decision: intake.IntakeDecision, cause: Cause) -> list[OutboxMessage]:
+    def _decide(
+        self,
+        current: SessionState | None,
+        event: intake.Created | intake.Deleted,
+        refusal: str | None,
+        cause: Cause,
+        position: LogPosition,
+    ) -> intake.IntakeDecision:
+        """The pure decision; a create whose image overrides break the allow-list is refused."""
+        now, lifetime = self._clock.now(), self._lifetime
+        if refusal is not None and isinstance(event, intake.Created):
+            return intake.refuse(
+                current, event, refusal, cause=cause, position=position, now=now, lifetime=lifetime
+            )
+        return intake.decide(
+            current, event, cause=cause, position=position, now=now, lifetime=lifetime
+        )
+
+    def _replies(
+        self, decision: intake.IntakeDecision, cause: Cause, refusal: str
+    ) -> list[OutboxMessage]:
         """The answers the decision publishes at once, encoded for the outbox."""
         session = decision.session
         if session is None:
             return []
-        return [self._reply(session, reply, cause) for reply in decision.replies]
+        return [self._reply(session, reply, cause, refusal) for reply in decision.replies]
 
-    def _reply(self, session: SessionState, reply: intake.Reply, cause: Cause) -> OutboxMessage:
+    def _reply(
+        self, session: SessionState, reply: intake.Reply, cause: Cause, refusal: str
+    ) -> OutboxMessage:
         now = self._clock.now()
         if reply is intake.Reply.SESSION_READY:
             return self._messages.session_ready(session, cause, now)
+        if reply is intake.Reply.SESSION_REFUSED:
+            return self._messages.session_refused(session, cause, refusal, now)
         return self._messages.session_deleted(session, cause, now)

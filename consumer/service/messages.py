@@ -75,6 +75,20 @@ class MessageFactory:
         )
         return self._message(data, session.cause, kind, now)
 
+    def session_refused(
+        self, session: SessionState, cause: Cause, reason: str, now: datetime
+    ) -> OutboxMessage:
+        """``SessionFailed`` (not retried) for an event refused at intake; one id per event."""
+        data = events.SessionFailed(
+            project_uuid=session.project_uuid,
+            operation="provision",
+            reason=reason[:2000],
+            will_retry=False,
+            attempts=1,  # the one attempt there will be
+            failed_at=now,
+        )
+        return self._message(data, cause, "session.failed.refused", now)
+
     def _message(
         self, data: events.SessionEvent, cause: Cause, kind: str, now: datetime
     ) -> OutboxMessage:

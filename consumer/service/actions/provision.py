@@ -16,7 +16,8 @@ from typing import Any
 import structlog
 
 from consumer.domain import endpoints, naming, release, values
-from consumer.domain.errors import TransientError
+from consumer.domain.errors import PermanentError, TransientError
+from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Endpoints, SessionState
 from consumer.domain.release import NextAction, ObservedRelease
 from consumer.ports import Cluster, Helm
@@ -34,6 +35,7 @@ class ProvisionConfig:
     # The operator's values for every release (``DEVSESSIONS_CHART_VALUES_FILE``), under
     # each project's own values; one merged file goes to Helm, so adoption compares alike.
     base_values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    images: ImagePolicy = dataclasses.field(default_factory=ImagePolicy)  # re-checked here
 
 
 async def provision(
@@ -41,6 +43,8 @@ async def provision(
 ) -> Endpoints:
     """Bring ``session``'s release to its desired values and return its endpoints."""
     ns, name = session.namespace, session.release_name
+    if refusal := config.images.refusal(session.overrides):  # the list may have shrunk since
+        raise PermanentError("check image allow-list", refusal)
     await cluster.ensure_namespace(ns, naming.namespace_labels(session.project_uuid))
     wanted = values.merged(
         config.base_values,
