@@ -46,7 +46,7 @@ def config_file(state: StateLayout) -> Path:
     """The kwokctl configuration this stack creates its cluster with."""
     path = workdir(state) / "devstack-kwokctl.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(kube_config.KWOKCTL_CONFIG)
+    path.write_text(kube_config.kwokctl_config(cluster_dir(state) / "pki"))
     return path
 
 
