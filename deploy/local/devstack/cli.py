@@ -77,6 +77,7 @@ class RichReporter:
 
     def progress(self, step: str, seconds: float, text: str) -> None:
         """Live: the step's note shows what it is doing; plain: a line every 15 s."""
+        text = text or "no output yet (another stack may be building the same artefact)"
         text = text if len(text) <= 70 else "…" + text[-69:]
         if self.live:
             self.bar.update(self.tasks[step], note=text)

@@ -38,6 +38,13 @@ TAINT = f"{LABEL_KEY}={LABEL_VALUE}:NoSchedule"
 # Fake (kwok) nodes carry this annotation; kwok manages only nodes that do.
 FAKE_ANNOTATION = "kwok.x-k8s.io/node=fake"
 FAKE_LABEL = f"{LABEL_KEY}=fake"
+# Pod spec fields (and the session chart's values of the same names) for the real node.
+REAL_NODE_PLACEMENT = {
+    "nodeSelector": {LABEL_KEY: LABEL_VALUE},
+    "tolerations": [
+        {"key": LABEL_KEY, "operator": "Equal", "value": LABEL_VALUE, "effect": "NoSchedule"}
+    ],
+}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 The pause image is a static C binary (``gcc -static``) in an image built ``FROM
 scratch`` by podman, tagged by a content key (source, tag), so a changed source builds
-a new image and an unchanged one is reused. podman runs with ``--runtime runc`` (crun
+a new image and an unchanged one is reused (tests build small probe images the same
+way, :func:`ensure_static_image`). podman runs with ``--runtime runc`` (crun
 refuses cgroup v1 hybrid mode) and explicit ulimits (root here lacks
 ``CAP_SYS_RESOURCE``, podman's defaults fail).
 
@@ -49,7 +50,7 @@ int main(void) {
     return 0;
 }
 """
-CONTAINERFILE = 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n'
+CONTAINERFILE = 'FROM scratch\nCOPY app /app\nUSER {user}\nENTRYPOINT ["/app"]\n'
 
 
 def podman(*args: str) -> list[str]:
@@ -63,22 +64,27 @@ def _exists(tag: str) -> bool:
     return done.returncode == 0
 
 
-def pause_tag(base_tag: str) -> str:
-    key = hashlib.sha256(f"{PAUSE_C}\n{CONTAINERFILE}".encode()).hexdigest()[:12]
-    return f"{PAUSE_REPOSITORY}:{base_tag}-{key}"
+def static_tag(repository: str, base_tag: str, source: str, user: str) -> str:
+    """``repository:<base_tag>-<content key>``: a changed source is a new tag."""
+    key = hashlib.sha256(f"{source}\n{CONTAINERFILE}\n{user}".encode()).hexdigest()[:12]
+    return f"{repository}:{base_tag}-{key}"
 
 
-def ensure_pause(base_tag: str, log: Path) -> tuple[str, bool]:
-    """Build the pause image unless podman has it; return ``(tag, built_now)``."""
-    tag = pause_tag(base_tag)
+def ensure_static_image(
+    repository: str, base_tag: str, source: str, log: Path, *, user: str = "65535:65535"
+) -> tuple[str, bool]:
+    """An image of one static C program (``/app``) ``FROM scratch``, built unless podman
+    has it; return ``(tag, built_now)``."""
+    tag = static_tag(repository, base_tag, source, user)
     if _exists(tag):
         return tag, False
-    with tempfile.TemporaryDirectory(prefix="devstack-pause-", dir=paths.cache_root()) as tmp:
+    paths.cache_root().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="devstack-image-", dir=paths.cache_root()) as tmp:
         context = Path(tmp)
-        (context / "pause.c").write_text(PAUSE_C)
-        (context / "Containerfile").write_text(CONTAINERFILE)
+        (context / "app.c").write_text(source)
+        (context / "Containerfile").write_text(CONTAINERFILE.format(user=user))
         procs.run_logged(
-            ["gcc", "-static", "-Os", "-s", "-o", str(context / "pause"), str(context / "pause.c")],
+            ["gcc", "-static", "-Os", "-s", "-o", str(context / "app"), str(context / "app.c")],
             log,
         )
         procs.run_logged(
@@ -87,6 +93,15 @@ def ensure_pause(base_tag: str, log: Path) -> tuple[str, bool]:
             timeout=300,
         )
     return tag, True
+
+
+def pause_tag(base_tag: str) -> str:
+    return static_tag(PAUSE_REPOSITORY, base_tag, PAUSE_C, "65535:65535")
+
+
+def ensure_pause(base_tag: str, log: Path) -> tuple[str, bool]:
+    """Build the pause image unless podman has it; return ``(tag, built_now)``."""
+    return ensure_static_image(PAUSE_REPOSITORY, base_tag, PAUSE_C, log)
 
 
 def _ctr(socket: Path, *args: str) -> list[str]:
