@@ -94,14 +94,25 @@ def apply(stack: StackInfo, namespace: str, *objects: dict[str, Any]) -> None:
     kubectl(stack, "apply", "-n", namespace, "-f", "-", stdin=document)
 
 
-def containers_of(namespace: str) -> list[str]:
+def ctr(*args: str) -> str:
     socket = api.real_node()["containerd_socket"]
-    label = f'labels."io.kubernetes.pod.namespace"=={namespace}'
     done = subprocess.run(
-        ["ctr", f"--address={socket}", "-n", "k8s.io", "containers", "ls", "-q", label],
+        ["ctr", f"--address={socket}", "-n", "k8s.io", *args],
         capture_output=True, text=True, check=True, timeout=30,
     )  # fmt: skip
-    return done.stdout.split()
+    return done.stdout
+
+
+def containers_of(namespace: str) -> list[str]:
+    return ctr(
+        "containers", "ls", "-q", f'labels."io.kubernetes.pod.namespace"=={namespace}'
+    ).split()
+
+
+def running_tasks(containers: list[str]) -> list[str]:
+    """Tasks of ``containers`` that still run (``ctr tasks ls``: id, pid, status)."""
+    rows = [line.split() for line in ctr("tasks", "ls").splitlines()[1:]]
+    return [row[0] for row in rows if row and row[0] in containers and row[-1] == "RUNNING"]
 
 
 def test_restricted_pod_with_a_claim_runs_writes_logs_and_goes(
@@ -124,8 +135,14 @@ def test_restricted_pod_with_a_claim_runs_writes_logs_and_goes(
     assert written.stat().st_uid == 1000
     with urllib.request.urlopen(f"http://{pod['status']['podIP']}:8080/", timeout=5) as answer:
         assert answer.read() == b"ok\n"
-    assert containers_of(namespace), "containerd holds no container of the running pod"
+    containers = containers_of(namespace)
+    assert len(running_tasks(containers)) == 2, "sandbox and probe should be running"
     kubectl(real_node, "delete", "namespace", namespace, "--wait=true")
+    assert running_tasks(containers) == []
+    # Stopped containers' records go with the kubelet's garbage collection (every minute).
+    deadline = time.monotonic() + 150
+    while containers_of(namespace) and time.monotonic() < deadline:
+        time.sleep(2)
     assert containers_of(namespace) == []
     print(f"restricted pod with a claim Ready after {ready_after:.1f}s")
 

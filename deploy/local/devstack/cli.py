@@ -122,6 +122,11 @@ def up() -> None:
     table.add_row("postgresql", info.database_url)
     table.add_row("kubeconfig", str(info.kubeconfig))
     table.add_row("helm", str(info.helm_binary))
+    real = api.real_node()
+    table.add_row(
+        "real node",
+        f"{real['name']} at {real['ip']}" if real.get("state") == "running" else real["state"],
+    )
     console.print(table)
     console.print('use it: eval "$(devsessions stack env)"')
 
