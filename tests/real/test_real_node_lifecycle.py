@@ -77,10 +77,14 @@ def test_down_leaves_the_host_as_it_was(real_node: StackInfo) -> None:
 def test_up_after_sigkill_sweeps_and_recovers(real_node: StackInfo) -> None:
     state = paths.layout()
     records = [procs.read_pid(f) for f in sorted(state.pids.glob("*.pid"))]
-    for record in records:
-        if record is not None and procs.is_alive(record):
-            os.killpg(record.pid, signal.SIGKILL)
-    time.sleep(1)
+    alive = [r for r in records if r is not None and procs.is_alive(r)]
+    for record in alive:
+        os.killpg(record.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    # is_alive reaps the zombies of processes this test process started (an earlier
+    # `up` in this session); PostgreSQL would take an unreaped one for a live postmaster.
+    while any(procs.is_alive(r) for r in alive) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert leftovers(state.root), "SIGKILL left nothing behind: the test proves nothing"
     begin = time.monotonic()
     api.up()

@@ -50,6 +50,10 @@ def running(state: StateLayout) -> bool:
     return all(procs.running(f) is not None for f in pid_files(state))
 
 
+def any_running(state: StateLayout) -> bool:
+    return any(procs.running(f) is not None for f in pid_files(state))
+
+
 def _our_claim(state: StateLayout) -> node_claim.Claim:
     np = node_paths(state)
     return node_claim.Claim(

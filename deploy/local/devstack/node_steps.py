@@ -68,7 +68,8 @@ def start(reporter: Reporter, state: StateLayout, p: Pins, ports: dict[str, int]
         if node.running(state) and node_ready(state.kubeconfig):
             note.text = f"reused, {node_config.NODE_NAME}"
         else:
-            node.stop(state)  # a partly running node is started afresh
+            if node.any_running(state):
+                node.stop(state)  # a partly running node is started afresh
             try:
                 swept = node.take_claim(state)
             except node_claim.NodeBusy as busy:
