@@ -45,10 +45,15 @@ def test_node_configs_parse_and_carry_the_needed_settings(tmp_path: Path) -> Non
     assert proxy["healthzBindAddress"].startswith("127.0.0.1:")
 
 
-def test_kwok_is_restricted_to_fake_nodes_and_older_clusters_are_remade() -> None:
-    config = kube_config.kwokctl_config(Path("/pki"))
+def test_kwok_is_restricted_to_fake_nodes_with_ports_of_ours_and_older_clusters_remade() -> None:
+    ports = {name: 40000 + i for i, name in enumerate(kube_config.COMPONENT_PORTS)}
+    config = kube_config.kwokctl_config(Path("/pki"), ports)
     assert "manage-all-nodes" in config and node_config.FAKE_ANNOTATION in config
     assert '"/pki/admin.crt"' in config
+    options = yaml.safe_load(config)["options"]
+    assert options["etcdPeerPort"] == ports["etcd_peer"]
+    assert options["kwokControllerPort"] == ports["kwok_controller"]
+    assert options["bindAddress"] == "127.0.0.1"
     saved = yaml.safe_dump(yaml.safe_load(config))
     assert kube_config.is_current(saved + "127.0.0.1")
     older = saved.replace(kube_config.KWOK_MANAGE_FLAG, "x")

@@ -24,6 +24,7 @@ from devstack import (
     kube,
     kube_build,
     kube_checks,
+    kube_config,
     node,
     node_images,
     node_steps,
@@ -37,7 +38,14 @@ from devstack import record as rec
 from devstack.record import StackInfo
 from devstack.steps import NullReporter, Reporter, step
 
-PORT_NAMES = ("kafka", "kafka_controller", "postgres", "kube_apiserver", *node.PORT_NAMES)
+PORT_NAMES = (
+    "kafka",
+    "kafka_controller",
+    "postgres",
+    "kube_apiserver",
+    *kube_config.COMPONENT_PORTS,
+    *node.PORT_NAMES,
+)
 
 
 @dataclass(frozen=True)
@@ -134,14 +142,17 @@ def _kube_running(state: paths.StateLayout) -> bool:
     return bool(files) and all(procs.running(f) is not None for f in files)
 
 
-def _start_kube(reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port: int) -> None:
+def _start_kube(
+    reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port_map: dict[str, int]
+) -> None:
+    port = port_map["kube_apiserver"]
     bins = kube_build.binaries(p)
     with step(reporter, "kubernetes (kwok)", state.log(kube.COMPONENT)) as note:
         reuse = _kube_running(state) and kube_checks.api_ready(state.kubeconfig)
         if reuse:
             note.text = "reused"
         else:
-            kube.start(bins, state, port)
+            kube.start(bins, state, port_map)
             note.text = f"started, https://127.0.0.1:{port}"
         kube_checks.wait_ready(bins, state, started=not reuse)
         note.text += f", {kube_checks.ready_nodes(state.kubeconfig)} nodes"
@@ -162,7 +173,7 @@ def up(reporter: Reporter | None = None) -> StackInfo:
         rec.save(state.stack_json, data)
         _start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
         _start_kafka(reporter, state, p, built["kafka_libs"], port_map)
-        _start_kube(reporter, state, p, port_map["kube_apiserver"])
+        _start_kube(reporter, state, p, port_map)
         data["real_node"] = node_steps.start(reporter, state, p, port_map)
         rec.save(state.stack_json, data)
         info = rec.info_from(data)

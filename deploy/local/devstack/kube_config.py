@@ -25,6 +25,7 @@ A cluster made by an older recipe (its ``kwok.yaml`` lacks a marker) is made afr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from devstack.kube_build import KubeBinaries
@@ -75,9 +76,24 @@ componentsPatches:
 """
 
 
-def kwokctl_config(pki: Path) -> str:
-    """kwokctl's configuration; ``pki`` is the cluster's certificate directory."""
-    return KWOKCTL_CONFIG_TEMPLATE.replace("{pki}", str(pki))
+# kwokctl would pick these ports itself, scanning down from 32765 for one unused at that
+# moment: two stacks made at once got the same one, and one stack's kwok-controller
+# could not start. The stack chooses them (free ephemeral ports, kept in stack.json).
+COMPONENT_PORTS = {
+    "etcd": "etcdPort",
+    "etcd_peer": "etcdPeerPort",
+    "kube_controller_manager": "kubeControllerManagerPort",
+    "kube_scheduler": "kubeSchedulerPort",
+    "kwok_controller": "kwokControllerPort",
+}
+
+
+def kwokctl_config(pki: Path, ports: Mapping[str, int]) -> str:
+    """kwokctl's configuration; ``pki`` is the cluster's certificate directory, ``ports``
+    holds a port for each name of :data:`COMPONENT_PORTS`."""
+    options = "".join(f"  {key}: {ports[name]}\n" for name, key in COMPONENT_PORTS.items())
+    text = KWOKCTL_CONFIG_TEMPLATE.replace("{pki}", str(pki))
+    return text.replace("options:\n", "options:\n" + options, 1)
 
 
 STORAGE_CLASS = """\

@@ -4,17 +4,18 @@ The real node's kubelet, kube-proxy (its nftables tables have fixed names), brid
 range, ``/kubepods`` cgroups and a few fixed host paths exist once per machine, so one
 stack at a time may run it. The holder is recorded in a claim file under ``/run`` (gone
 with a reboot, as are the changes it guards): the holder's state dir, its pid files,
-its node directory, the host sysctls as they were before the first start, and which
-fixed host paths did not exist then. A second stack is refused while the holder's
-processes live (:class:`NodeBusy` says what to do); a holder whose processes are all
-dead was killed, and its leftovers are swept (:mod:`devstack.node_sweep`) before the
-next start, by whichever stack starts next.
+its node directory, the host sysctls as they were before the first start, which fixed
+host paths did not exist then, and which nftables tables existed. A second stack is
+refused while the holder's processes live (:class:`NodeBusy` says what to do); a holder
+whose processes are all dead was killed, and its leftovers are swept
+(:mod:`devstack.node_sweep`) before the next start, by whichever stack starts next.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class Claim:
     pid_files: list[str]
     sysctls: dict[str, str] = field(default_factory=dict)
     absent_paths: list[str] = field(default_factory=list)
+    nft_tables: list[str] | None = None
 
     def alive(self) -> bool:
         return any(procs.running(Path(p)) is not None for p in self.pid_files)
@@ -103,8 +105,22 @@ def snapshot(state_root: Path, node_root: Path, socket: Path, pid_files: list[Pa
     sysctls = {n: v for n in SYSCTLS if (v := read_sysctl(n)) is not None}
     absent = [p for p in FIXED_PATHS if not Path(p).exists()]
     return Claim(
-        str(state_root), str(node_root), str(socket), [str(p) for p in pid_files], sysctls, absent
+        str(state_root),
+        str(node_root),
+        str(socket),
+        [str(p) for p in pid_files],
+        sysctls,
+        absent,
+        nft_tables(),
     )
+
+
+def nft_tables() -> list[str]:
+    """``family name`` of every nftables table now (iptables-nft makes some on first use)."""
+    done = subprocess.run(
+        ["nft", "list", "tables"], capture_output=True, text=True, check=False, timeout=30
+    )
+    return [line.removeprefix("table ").strip() for line in done.stdout.splitlines() if line]
 
 
 def restore_sysctls(claim: Claim) -> list[str]:

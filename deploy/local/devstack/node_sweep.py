@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from devstack import node_config
+from devstack import node_claim, node_config
 from devstack.node_claim import Claim
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -173,6 +173,21 @@ def _remove_chains(tool: str) -> list[str]:
     return removed
 
 
+def remove_empty_tables(claim: Claim) -> list[str]:
+    """nftables tables that iptables-nft made for the kubelet's chains, now empty."""
+    if claim.nft_tables is None:
+        return []
+    removed = []
+    for table in node_claim.nft_tables():
+        if table in claim.nft_tables:
+            continue
+        family, _, name = table.partition(" ")
+        listing = _run("nft", "list", "table", family, name).stdout
+        if "chain " not in listing and _run("nft", "delete", "table", family, name).returncode == 0:
+            removed.append(f"nft table {table}")
+    return removed
+
+
 def remove_fixed_paths(claim: Claim) -> list[str]:
     """Fixed host paths that did not exist before the node: gone, except shared ones."""
     removed = []
@@ -204,5 +219,6 @@ def sweep(claim: Claim) -> list[str]:
     if cgroups := remove_cgroups():
         done.append(f"{cgroups} cgroups")
     done += remove_network()
+    done += remove_empty_tables(claim)
     done += remove_fixed_paths(claim)
     return done
