@@ -34,8 +34,17 @@ class NodeBinaries:
     kube_proxy: Path
 
 
+def disabled_because() -> str | None:
+    """Why this stack runs without a real node, or None when it runs one."""
+    if os.environ.get("DEVSESSIONS_REAL_NODE", "1") == "0":
+        return "DEVSESSIONS_REAL_NODE=0"
+    if os.geteuid() != 0:
+        return "the real node needs root (containerd, cgroups, bridge)"
+    return None
+
+
 def enabled() -> bool:
-    return os.environ.get("DEVSESSIONS_REAL_NODE", "1") != "0"
+    return disabled_because() is None
 
 
 def node_paths(state: StateLayout) -> NodePaths:

@@ -62,8 +62,9 @@ def node_ready(kubeconfig: Path) -> bool:
 
 def start(reporter: Reporter, state: StateLayout, p: Pins, ports: dict[str, int]) -> dict[str, Any]:
     """Reuse, start or refuse the real node; return its ``stack.json`` description."""
-    if not node.enabled():
-        return {"state": "off", "detail": "DEVSESSIONS_REAL_NODE=0"}
+    off = node.disabled_because()
+    if off is not None:
+        return {"state": "off", "detail": off}
     with step(reporter, "real node", state.log("node-kubelet")) as note:
         if node.running(state) and node_ready(state.kubeconfig):
             note.text = f"reused, {node_config.NODE_NAME}"
