@@ -147,6 +147,13 @@ def test_restricted_pod_with_a_claim_runs_writes_logs_and_goes(
     print(f"restricted pod with a claim Ready after {ready_after:.1f}s")
 
 
+def test_import_image_is_idempotent(probe_image: str) -> None:
+    """The probe image was imported by its fixture: the same image id is not imported again."""
+    assert api.import_image(probe_image) is False
+    listed = ctr("images", "ls", "-q", f"name=={probe_image}").split()
+    assert listed == [probe_image]
+
+
 def test_kwok_leaves_the_real_node_and_its_pods_alone(
     real_node: StackInfo, namespace: str, probe_image: str
 ) -> None:
