@@ -9,11 +9,15 @@ containerd, as the session images are.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from devstack import api, node_images, paths
 from devstack.record import StackInfo
+
+from tests.real.pods import kubectl
 
 PROBE_SOURCE = Path(__file__).with_name("probe.c")
 
@@ -34,3 +38,12 @@ def probe_image(real_node: StackInfo) -> str:
     )
     api.import_image(tag)
     return node_images.normalized(tag)
+
+
+@pytest.fixture
+def namespace(real_node: StackInfo) -> Iterator[str]:
+    name = f"real-{uuid.uuid4().hex[:8]}"
+    kubectl(real_node, "create", "namespace", name)
+    kubectl(real_node, "label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
+    yield name
+    kubectl(real_node, "delete", "namespace", name, "--ignore-not-found", "--wait=true")

@@ -4,7 +4,8 @@
 no kube-proxy nftables table, no ``KUBE-*`` iptables chain, no ``/kubepods`` cgroup, and
 every sysctl the kubelet changed as it was. A stack whose processes were all SIGKILLed
 (what CI does between runs) must come up again: ``up`` sweeps the leftovers and starts
-a Ready node, with one containerd and one kubelet. Both tests end with the stack up, as
+a Ready node, with one containerd and one kubelet; the containers of a pod that ran
+on the node are gone, and the kubelet starts the pod again. Both tests end with the stack up, as
 the other tests of the session expect.
 """
 
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 from devstack import api, node, node_claim, node_config, paths, procs
 from devstack.record import StackInfo
+
+from tests.real.pods import apply, containers_of, ctr, kubectl, pod_manifest
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -74,7 +77,21 @@ def test_down_leaves_the_host_as_it_was(real_node: StackInfo) -> None:
     assert api.real_node()["state"] == "running"
 
 
-def test_up_after_sigkill_sweeps_and_recovers(real_node: StackInfo) -> None:
+def container_pids(namespace: str) -> list[int]:
+    """Host pids of the running tasks of ``namespace``'s containers."""
+    ours = set(containers_of(namespace))
+    rows = [line.split() for line in ctr("tasks", "ls").splitlines()[1:]]
+    return [int(row[1]) for row in rows if row and row[0] in ours and row[-1] == "RUNNING"]
+
+
+def test_up_after_sigkill_sweeps_and_recovers(
+    real_node: StackInfo, namespace: str, probe_image: str
+) -> None:
+    apply(real_node, namespace, pod_manifest("probe", probe_image, claim=None))
+    kubectl(real_node, "wait", "-n", namespace, "pod/probe", "--for=condition=Ready",
+            "--timeout=120s")  # fmt: skip
+    before = container_pids(namespace)
+    assert len(before) == 2  # the sandbox's pause and the probe
     state = paths.layout()
     records = [procs.read_pid(f) for f in sorted(state.pids.glob("*.pid"))]
     alive = [r for r in records if r is not None and procs.is_alive(r)]
@@ -95,4 +112,15 @@ def test_up_after_sigkill_sweeps_and_recovers(real_node: StackInfo) -> None:
     kubelets = [p for p in node_processes(state.root) if "kubelet --config" in p]
     assert len(containerds) == 1, containerds
     assert len(kubelets) == 1, kubelets
+    # A killed container nobody has reaped yet is a zombie: dead, though /proc shows it.
+    live = [p for p in before if Path(f"/proc/{p}").exists() and not procs.is_zombie(p)]
+    assert live == [], "containers of before the SIGKILL still run"
+    deadline = time.monotonic() + 90
+    while len(container_pids(namespace)) < 2 and time.monotonic() < deadline:
+        time.sleep(1)
+    after = container_pids(namespace)
+    assert len(after) == 2, "the kubelet did not start the pod's containers again"
+    assert not set(after) & set(before)
+    kubectl(real_node, "wait", "-n", namespace, "pod/probe", "--for=condition=Ready",
+            "--timeout=120s")  # fmt: skip
     print(f"up after SIGKILL: {elapsed:.1f}s")
