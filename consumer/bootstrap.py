@@ -18,14 +18,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.adapters.db.engine import make_engine, upgrade
+from consumer.adapters.db.notify import PgSessionChanges
+from consumer.adapters.db.session_reads import SqlSessionReads
 from consumer.adapters.db.store import SqlStore
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
+from consumer.adapters.kafka_intents import KafkaIntentLog
 from consumer.adapters.kafka_out import KafkaPublisher
-from consumer.adapters.kube_client import KubeCluster, api_client
+from consumer.adapters.kube_lazy import LazyCluster
 from consumer.domain.backoff import RetryPolicy
-from consumer.ports import Clock, Cluster, Helm, Publisher, Store
+from consumer.ports import Clock, Cluster, ClusterProbe, Helm, Publisher, Store
 from consumer.service.actions.provision import ProvisionConfig
+from consumer.service.cluster_gate import gated
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
 from consumer.service.reconciler import ReconcileConfig, Reconciler
@@ -50,12 +54,15 @@ class Service:
     engine: AsyncEngine
     store: SqlStore
     publisher: KafkaPublisher
-    cluster: KubeCluster | None
+    cluster: LazyCluster | None
     intake: Intake
     reconciler: Reconciler
     workers: KeyedWorkers
     relay: OutboxRelay
     resync: Resync
+    session_reads: SqlSessionReads
+    session_changes: PgSessionChanges
+    intent_log: KafkaIntentLog
     tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
 
     async def start(self) -> None:
@@ -63,6 +70,8 @@ class Service:
         if self.settings.migrate_on_start:
             await upgrade(self.settings.database_url)
         await self.publisher.start()
+        await self.intent_log.start()
+        await self.session_changes.start()
         self.workers.start()
         self.tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
@@ -78,6 +87,8 @@ class Service:
         with contextlib.suppress(Exception):
             await self.relay.flush()
         await self.publisher.stop()
+        await self.intent_log.stop()
+        await self.session_changes.stop()
         if self.cluster is not None:
             self.cluster.close()
         await self.engine.dispose()
@@ -134,6 +145,7 @@ def wire(
     clock: Clock,
     owner: str | None = None,
     rng: random.Random | None = None,
+    probe: ClusterProbe | None = None,
 ) -> Parts:
     """Connect intake, reconciler, workers, relay and resync over the given ports."""
     lifetime = timedelta(days=settings.session_lifetime_days)
@@ -169,7 +181,9 @@ def wire(
         on_outbox=relay.wake,
         rng=rng,
     )
-    workers = KeyedWorkers(reconciler.reconcile, settings.worker_concurrency)
+    # While the cluster is away, work is held (not failed) and resync offers it again.
+    work = gated(reconciler.reconcile, probe) if probe else reconciler.reconcile
+    workers = KeyedWorkers(work, settings.worker_concurrency)
     intake = Intake(
         store=store,
         publisher=publisher,
@@ -206,10 +220,10 @@ def build(
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     store = SqlStore(engine)
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
-    kube: KubeCluster | None = None
-    if cluster is None:
-        kube = KubeCluster(
-            api_client(settings.kubeconfig),
+    kube: LazyCluster | None = None
+    if cluster is None:  # connects once the cluster answers: starting without one works
+        kube = LazyCluster(
+            settings.kubeconfig,
             threads=settings.worker_concurrency * 2 + 4,
             terminating_wait=settings.namespace_delete_timeout_seconds,
         )
@@ -221,7 +235,13 @@ def build(
         kubeconfig=settings.kubeconfig,
     )
     parts = wire(
-        settings, store=store, publisher=publisher, helm=helm, cluster=cluster, clock=clock
+        settings,
+        store=store,
+        publisher=publisher,
+        helm=helm,
+        cluster=cluster,
+        clock=clock,
+        probe=kube,
     )
     return Service(
         settings=settings,
@@ -234,4 +254,12 @@ def build(
         workers=parts.workers,
         relay=parts.relay,
         resync=parts.resync,
+        session_reads=SqlSessionReads(engine),
+        session_changes=PgSessionChanges(settings.database_url),
+        intent_log=KafkaIntentLog(
+            settings.kafka_bootstrap_servers,
+            topic=settings.input_topic,
+            source=settings.api_event_source,
+            timeout_seconds=settings.api_publish_timeout_seconds,
+        ),
     )
