@@ -131,6 +131,8 @@ def make_server(settings: Settings, asgi: http.ASGIApp) -> Server:
         lifespan="on",
         log_config=None,
         access_log=False,
+        # Open SSE streams and held ?wait= requests must not hold a SIGTERM up forever.
+        timeout_graceful_shutdown=10,
     )
     return Server(config)
 
