@@ -98,6 +98,7 @@ async def test_wait_ends_with_202_when_nothing_settles() -> None:
             "canonical lowercase",
         ),
         (f"/api/v1/sessions/project/{{{P}}}", {}, "canonical lowercase"),
+        (f"/api/v1/sessions/project/{P.upper()}/events", {}, "canonical lowercase"),
         (GET, {"user_id": "abc", "project_id": "1"}, "user_id"),
         (GET, {"user_id": "1"}, "give both"),
         (GET, {"wait": "-3"}, "wait"),
