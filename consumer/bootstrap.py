@@ -22,15 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.adapters.db import uow as sql_uow
 from consumer.adapters.db.engine import make_engine, upgrade
+from consumer.adapters.db.notify import PgSessionChanges
+from consumer.adapters.db.session_reads import SqlSessionReads
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
+from consumer.adapters.kafka_intents import KafkaIntentLog
 from consumer.adapters.kafka_out import KafkaPublisher
-from consumer.adapters.kube_client import ApiClient, KubeCluster, api_client
-from consumer.adapters.project_access import Grant, ProjectAccess
+from consumer.adapters.kube_lazy import LazyCluster
+from consumer.adapters.project_access import Grant
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.images import ImagePolicy
-from consumer.ports import Clock, Cluster, Helm, Publisher, UnitOfWorkFactory
+from consumer.ports import Clock, Cluster, ClusterProbe, Helm, Publisher, UnitOfWorkFactory
 from consumer.service.actions.provision import ProvisionConfig
+from consumer.service.cluster_gate import gated
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
 from consumer.service.queries import SessionQueries
@@ -57,12 +61,15 @@ class Service:
     uow: UnitOfWorkFactory
     sessions: SessionQueries
     publisher: KafkaPublisher
-    cluster: KubeCluster | None
+    cluster: LazyCluster | None
     intake: Intake
     reconciler: Reconciler
     workers: KeyedWorkers
     relay: OutboxRelay
     resync: Resync
+    session_reads: SqlSessionReads
+    session_changes: PgSessionChanges
+    intent_log: KafkaIntentLog
     tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
 
     async def start(self) -> None:
@@ -70,6 +77,8 @@ class Service:
         if self.settings.migrate_on_start:
             await upgrade(self.settings.database_url)
         await self.publisher.start()
+        await self.intent_log.start()
+        await self.session_changes.start()
         self.workers.start()
         self.tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
@@ -85,6 +94,8 @@ class Service:
         with contextlib.suppress(Exception):
             await self.relay.flush()
         await self.publisher.stop()
+        await self.intent_log.stop()
+        await self.session_changes.stop()
         if self.cluster is not None:
             self.cluster.close()
         await self.engine.dispose()
@@ -152,6 +163,7 @@ def wire(
     owner: str | None = None,
     rng: random.Random | None = None,
     on_work: Callable[[str], None] | None = None,
+    probe: ClusterProbe | None = None,
 ) -> Parts:
     """Connect intake, reconciler, workers, relay and resync over the given ports.
 
@@ -195,7 +207,9 @@ def wire(
         on_outbox=relay.wake,
         rng=rng,
     )
-    workers = KeyedWorkers(reconciler.reconcile, settings.worker_concurrency)
+    # While the cluster is away, work is held (not failed) and resync offers it again.
+    work = gated(reconciler.reconcile, probe) if probe else reconciler.reconcile
+    workers = KeyedWorkers(work, settings.worker_concurrency)
     intake = Intake(
         uow=uow,
         publisher=publisher,
@@ -221,8 +235,8 @@ def wire(
     return Parts(intake, reconciler, workers, relay, resync)
 
 
-def project_access(settings: Settings, api: ApiClient) -> ProjectAccess | None:
-    """The per-project RoleBinding maker, when a per-project ClusterRole is configured."""
+def project_grant(settings: Settings) -> Grant | None:
+    """The per-project RoleBinding to make, when a per-project ClusterRole is configured."""
     if not settings.project_cluster_role:
         return None
     if not (settings.service_account_name and settings.service_account_namespace):
@@ -230,12 +244,11 @@ def project_access(settings: Settings, api: ApiClient) -> ProjectAccess | None:
             "DEVSESSIONS_PROJECT_CLUSTER_ROLE needs DEVSESSIONS_SERVICE_ACCOUNT_NAME and"
             " DEVSESSIONS_SERVICE_ACCOUNT_NAMESPACE (the service's own ServiceAccount)"
         )
-    grant = Grant(
+    return Grant(
         settings.project_cluster_role,
         settings.service_account_name,
         settings.service_account_namespace,
     )
-    return ProjectAccess(api, grant)
 
 
 def build(
@@ -250,14 +263,13 @@ def build(
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     uow = sql_uow.factory(engine)
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
-    kube: KubeCluster | None = None
-    if cluster is None:
-        api = api_client(settings.kubeconfig)
-        kube = KubeCluster(
-            api,
+    kube: LazyCluster | None = None
+    if cluster is None:  # connects once the cluster answers: starting without one works
+        kube = LazyCluster(
+            settings.kubeconfig,
             threads=settings.worker_concurrency * 2 + 4,
             terminating_wait=settings.namespace_delete_timeout_seconds,
-            access=project_access(settings, api),
+            grant=project_grant(settings),
         )
         cluster = kube
     helm = helm or HelmCli(
@@ -266,7 +278,15 @@ def build(
         timeout_seconds=settings.helm_timeout_seconds,
         kubeconfig=settings.kubeconfig,
     )
-    parts = wire(settings, uow=uow, publisher=publisher, helm=helm, cluster=cluster, clock=clock)
+    parts = wire(
+        settings,
+        uow=uow,
+        publisher=publisher,
+        helm=helm,
+        cluster=cluster,
+        clock=clock,
+        probe=kube,
+    )
     return Service(
         settings=settings,
         engine=engine,
@@ -279,4 +299,12 @@ def build(
         workers=parts.workers,
         relay=parts.relay,
         resync=parts.resync,
+        session_reads=SqlSessionReads(engine),
+        session_changes=PgSessionChanges(settings.database_url),
+        intent_log=KafkaIntentLog(
+            settings.kafka_bootstrap_servers,
+            topic=settings.input_topic,
+            source=settings.api_event_source,
+            timeout_seconds=settings.api_publish_timeout_seconds,
+        ),
     )

@@ -233,3 +233,9 @@ class Clock(Protocol):
     """Wall-clock time, injected so decisions are testable."""
 
     def now(self) -> datetime: ...
+
+
+class ClusterProbe(Protocol):
+    """Whether the Kubernetes API server answers now (cheap, cached by the adapter)."""
+
+    async def reachable(self) -> bool: ...

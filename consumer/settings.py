@@ -84,9 +84,20 @@ class Settings(BaseSettings):
     relay_batch_size: PositiveInt = 100
     relay_poll_seconds: PositiveFloat = 1.0
 
-    # Observability
+    # HTTP: health, metrics and the session API (the design's port 8080)
     http_host: str = "127.0.0.1"
-    http_port: int = 8000
+    http_port: int = 8080
+    # Bearer tokens, one per line (a mounted Secret); several at once allow rotation.
+    api_tokens_file: Path | None = None
+    api_auth_reads: bool = False  # also require a token for GET
+    # Listening beyond loopback without tokens is refused unless this says otherwise.
+    api_allow_unauthenticated: bool = False
+    api_max_wait_seconds: PositiveFloat = 60.0
+    api_max_body_bytes: PositiveInt = 16 * 1024
+    api_publish_timeout_seconds: PositiveFloat = 5.0
+    api_event_source: str = "urn:devsessions:api"
+
+    # Observability
     log_level: str = "INFO"
     log_json: bool = False
 

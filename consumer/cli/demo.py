@@ -46,7 +46,7 @@ def _stack_env() -> None:
 def demo(
     exit_after: bool = typer.Option(False, "--exit", help="Stop once the session is ready."),
     timeout: float = typer.Option(300.0, help="Seconds to wait for SessionReady."),
-    port: int = typer.Option(8000, help="HTTP port for /metrics and the session API."),
+    port: int = typer.Option(8080, help="HTTP port for /metrics and the session API."),
 ) -> None:
     """Provision one project end to end and show its SessionReady."""
     _stack_env()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 from devstack import cli as stack_cli
 
-from consumer.cli import demo, publish, replay, service, sessions
+from consumer.cli import demo, publish, replay, service, session_api, sessions
 
 app = typer.Typer(
     name="devsessions",
@@ -23,7 +23,8 @@ app.add_typer(
 app.registered_commands += service.app.registered_commands
 app.registered_commands += replay.app.registered_commands
 app.registered_commands += demo.app.registered_commands
-app.add_typer(sessions.app, name="sessions", help="Inspect and retry sessions.")
+sessions.app.registered_commands += session_api.app.registered_commands
+app.add_typer(sessions.app, name="sessions", help="Inspect, retry, create, delete, wait.")
 app.add_typer(publish.app, name="publish", help="Publish a well-formed project event.")
 
 

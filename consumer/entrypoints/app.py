@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import structlog
 import uvicorn
@@ -21,6 +22,8 @@ from sqlalchemy import text
 
 from consumer import bootstrap
 from consumer.entrypoints import http, subscriber
+from consumer.entrypoints.api import auth, factory
+from consumer.entrypoints.api.context import ApiContext, Intents
 from consumer.service.guard import DeliveryGuard
 from consumer.settings import Settings
 
@@ -40,7 +43,10 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
 
     async def startup() -> None:
         await service.start()
-        await service.resync.once()
+        try:
+            await service.resync.once()
+        except Exception as exc:  # e.g. no cluster yet: the periodic resync goes on
+            log.warning("first resync failed; the periodic one retries", error=repr(exc))
         log.info(
             "service started",
             input_topic=settings.input_topic,
@@ -60,15 +66,37 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
         logger=logging.getLogger("faststream"),
     )
 
-    async def ready() -> bool:
+    async def missing() -> list[str]:
+        """The dependencies that do not answer now (empty when ready)."""
+        absent = []
         try:
             async with service.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-            return bool(await broker.ping(timeout=2.0))
         except Exception:
-            return False
+            absent.append("postgresql")
+        with contextlib.suppress(Exception):
+            if not await broker.ping(timeout=2.0):
+                absent.append("kafka")
+        if service.cluster is not None and not await service.cluster.reachable():
+            absent.append("kubernetes")
+        return absent
 
-    return app, http.with_routes(app, sessions=service.sessions, ready=ready)
+    api = factory.create_app(api_context(service), max_body_bytes=settings.api_max_body_bytes)
+    return app, http.with_routes(app, api=api, missing=missing)
+
+
+def api_context(service: bootstrap.Service) -> ApiContext:
+    """The session API's ports and policy, from the built service."""
+    settings = service.settings
+    return ApiContext(
+        reads=service.session_reads,
+        changes=service.session_changes,
+        intents=Intents(service.intent_log),
+        tokens=auth.Tokens(settings.api_tokens_file),
+        now=lambda: datetime.now(UTC),
+        auth_reads=settings.api_auth_reads,
+        max_wait_seconds=settings.api_max_wait_seconds,
+    )
 
 
 class Server(uvicorn.Server):
@@ -87,7 +115,15 @@ class Server(uvicorn.Server):
 
 
 def make_server(settings: Settings, asgi: http.ASGIApp) -> Server:
-    """The HTTP server that also drives the app's lifespan (start and graceful stop)."""
+    """The HTTP server that also drives the app's lifespan (start and graceful stop).
+
+    Refuses an open API (no tokens) on a non-loopback address unless allowed.
+    """
+    auth.check_bind(
+        settings.http_host,
+        tokens_configured=settings.api_tokens_file is not None,
+        allow_unauthenticated=settings.api_allow_unauthenticated,
+    )
     config = uvicorn.Config(
         asgi,
         host=settings.http_host,
@@ -95,6 +131,8 @@ def make_server(settings: Settings, asgi: http.ASGIApp) -> Server:
         lifespan="on",
         log_config=None,
         access_log=False,
+        # Open SSE streams and held ?wait= requests must not hold a SIGTERM up forever.
+        timeout_graceful_shutdown=10,
     )
     return Server(config)
 

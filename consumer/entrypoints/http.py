@@ -1,30 +1,23 @@
-"""HTTP endpoints: health, readiness, Prometheus metrics, the event contract (AsyncAPI),
-and the read-only session API.
+"""HTTP endpoints: health, readiness, Prometheus metrics, the event contract (AsyncAPI);
+every other HTTP request goes to the session API (``consumer.entrypoints.api``).
 
-``GET /api/v1/sessions/project/{project_uuid}`` keeps the design's endpoint and field
-names for UIs that poll instead of consuming ``SessionReady``; sessions are created by
-events only, so it never creates one (404 when unknown).
+``/readyz`` answers 503 naming the dependencies that do not answer (``postgresql``,
+``kafka``, ``kubernetes``); without Kubernetes the service still records intent.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from importlib import resources
 from typing import Any
 
 from prometheus_client import make_asgi_app
 
-from consumer.service.queries import SessionQueries
-from consumer.views import session_view
-
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-SESSION_PATH = re.compile(r"^/api/v1/sessions/project/(?P<uuid>[0-9a-f-]{36})$")
 
 
 async def _json(send: Send, status: int, body: Any) -> None:
@@ -43,9 +36,9 @@ async def _json(send: Send, status: int, body: Any) -> None:
 
 
 def with_routes(
-    app: ASGIApp, *, sessions: SessionQueries, ready: Callable[[], Awaitable[bool]]
+    app: ASGIApp, *, api: ASGIApp, missing: Callable[[], Awaitable[list[str]]]
 ) -> ASGIApp:
-    """Wrap the FastStream ASGI app with our routes; everything else goes to ``app``."""
+    """Serve our routes and the session API; the lifespan goes to the FastStream ``app``."""
     metrics_app = make_asgi_app()
     asyncapi = json.loads(resources.files("events").joinpath("asyncapi.json").read_text())
 
@@ -57,19 +50,13 @@ def with_routes(
         if path == "/healthz":
             await _json(send, 200, {"status": "ok"})
         elif path == "/readyz":
-            ok = await ready()
-            await _json(send, 200 if ok else 503, {"ready": ok})
+            absent = await missing()
+            await _json(send, 503 if absent else 200, {"ready": not absent, "missing": absent})
         elif path == "/metrics":
             await metrics_app(scope, receive, send)
         elif path == "/asyncapi.json":
             await _json(send, 200, asyncapi)
-        elif match := SESSION_PATH.match(path):
-            session = await sessions.get(match["uuid"])
-            if session is None:
-                await _json(send, 404, {"error": "no session for this project"})
-            else:
-                await _json(send, 200, session_view(session))
         else:
-            await app(scope, receive, send)
+            await api(scope, receive, send)
 
     return router

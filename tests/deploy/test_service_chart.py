@@ -123,6 +123,28 @@ def test_default_render_has_the_service_objects_only(helm_bin: Path, tmp_path: P
     )
 
 
+def test_api_token_comes_from_a_mounted_secret(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path)
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    ctr = container(docs)
+    mounts = {m["name"]: m for m in ctr["volumeMounts"]}
+    assert mounts["api-tokens"]["readOnly"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["api-tokens"]["secret"]["secretName"] == "devsessions-api-tokens"
+    env = env_of(ctr)
+    path = mounts["api-tokens"]["mountPath"] + "/tokens"
+    assert env["DEVSESSIONS_API_TOKENS_FILE"]["value"] == path
+    assert env["DEVSESSIONS_API_AUTH_READS"]["value"] == "false"
+    own = {"http": {"api": {"tokenSecret": {"name": "mine", "key": "k"}, "authReads": True}}}
+    docs = render(helm_bin, tmp_path, own)
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "api-tokens")
+    assert volume["secret"] == {"secretName": "mine", "items": [{"key": "k", "path": "k"}]}
+    env = env_of(container(docs))
+    assert env["DEVSESSIONS_API_TOKENS_FILE"]["value"].endswith("/k")
+    assert env["DEVSESSIONS_API_AUTH_READS"]["value"] == "true"
+
+
 def test_cluster_wide_rights_are_the_minimum(helm_bin: Path, tmp_path: Path) -> None:
     docs = render(helm_bin, tmp_path)
     rules = cluster_rules(docs)
@@ -290,7 +312,9 @@ def test_every_pod_is_hardened(helm_bin: Path, tmp_path: Path, kind: str) -> Non
     assert ctr["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     for mount in ctr["volumeMounts"]:
-        assert "emptyDir" in volumes[mount["name"]], "writable only on emptyDirs"
+        volume = volumes[mount["name"]]
+        writable = not mount.get("readOnly", False)
+        assert "emptyDir" in volume or not writable, "writable only on emptyDirs"
     assert "hostNetwork" not in pod and "hostPID" not in pod
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kubernetes import client
 
 from consumer import bootstrap
-from consumer.adapters.project_access import Grant, ProjectAccess, role_binding
+from consumer.adapters.project_access import Grant, role_binding
 from consumer.settings import Settings
 
 
@@ -20,17 +19,17 @@ def test_binding_grants_the_per_project_role_to_the_service_alone() -> None:
 
 
 def test_no_role_configured_means_no_binding() -> None:
-    assert bootstrap.project_access(Settings(), client.ApiClient()) is None
+    assert bootstrap.project_grant(Settings()) is None
 
 
 def test_a_role_without_the_service_account_is_refused_at_start() -> None:
     settings = Settings(project_cluster_role="prov-devsessions-project")
     with pytest.raises(ValueError, match="SERVICE_ACCOUNT"):
-        bootstrap.project_access(settings, client.ApiClient())
+        bootstrap.project_grant(settings)
 
 
 def test_a_role_with_the_service_account_makes_bindings() -> None:
     settings = Settings(
         project_cluster_role="r", service_account_name="sa", service_account_namespace="ns"
     )
-    assert isinstance(bootstrap.project_access(settings, client.ApiClient()), ProjectAccess)
+    assert bootstrap.project_grant(settings) == Grant("r", "sa", "ns")

@@ -1,0 +1,121 @@
+"""The ``Cluster`` port when the cluster may be missing: connect once it answers.
+
+The design degrades gracefully without Kubernetes: the service starts and keeps
+recording intent with no kubeconfig, an unreachable API server, or a cluster that
+disappears while running. ``LazyCluster`` builds the real client (``KubeCluster``) only
+when the API server answers a cheap ``/version`` probe, and rebuilds it from the
+kubeconfig after a failed probe (so a kubeconfig written or fixed later is picked up).
+``reachable`` is the probe workers are gated on and ``/readyz`` reports; calls made
+while the cluster is away raise the domain's ``TransientError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+from kubernetes import client
+
+from consumer.adapters.kube_client import KubeCluster, api_client
+from consumer.adapters.project_access import Grant, ProjectAccess
+from consumer.domain.endpoints import Observed
+from consumer.domain.errors import TransientError
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+PROBE_TIMEOUT = (2, 3)  # connect, read: seconds
+
+
+class LazyCluster:
+    """A ``Cluster`` and ``ClusterProbe`` that survives the cluster's absence."""
+
+    def __init__(
+        self,
+        kubeconfig: str | None,
+        *,
+        threads: int = 16,
+        terminating_wait: float = 300,
+        probe_ttl: float = 5.0,
+        grant: Grant | None = None,
+    ) -> None:
+        self._kubeconfig = kubeconfig
+        self._threads, self._terminating_wait = threads, terminating_wait
+        self._probe_ttl, self._grant = probe_ttl, grant
+        self._cluster: KubeCluster | None = None
+        self._api: client.ApiClient | None = None
+        self._checked_at = float("-inf")
+        self._ok = False
+        self.reason = "not probed yet"
+        self._lock = asyncio.Lock()
+
+    async def reachable(self) -> bool:
+        """Whether the API server answered within the last few seconds (cached)."""
+        async with self._lock:
+            if time.monotonic() - self._checked_at < self._probe_ttl:
+                return self._ok
+            ok, reason = await asyncio.to_thread(self._probe)
+            self._checked_at = time.monotonic()
+            if ok != self._ok:
+                if ok:
+                    log.info("kubernetes reachable", kubeconfig=self._kubeconfig)
+                else:
+                    log.warning("kubernetes unreachable", reason=reason)
+            self._ok, self.reason = ok, reason
+            return ok
+
+    def _probe(self) -> tuple[bool, str]:
+        """(Re)build the client if the last probe failed, then ask for ``/version``."""
+        try:
+            if self._api is not None and self._ok:
+                client.VersionApi(self._api).get_code(_request_timeout=PROBE_TIMEOUT)
+                return True, ""
+            api = api_client(self._kubeconfig)
+            client.VersionApi(api).get_code(_request_timeout=PROBE_TIMEOUT)
+            self.close()
+            self._api = api
+            access = ProjectAccess(api, self._grant) if self._grant else None
+            self._cluster = KubeCluster(
+                api, threads=self._threads, terminating_wait=self._terminating_wait, access=access
+            )
+        except Exception as exc:  # no kubeconfig, bad kubeconfig, refused, timeout, 5xx
+            return False, f"{type(exc).__name__}: {exc}"[:300]
+        return True, ""
+
+    async def _ready(self) -> KubeCluster:
+        if not await self.reachable() or self._cluster is None:
+            raise TransientError("kubernetes", f"cluster unreachable: {self.reason}")
+        return self._cluster
+
+    async def _with(self, call: Callable[[KubeCluster], Awaitable[T]]) -> T:
+        return await call(await self._ready())
+
+    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
+        await self._with(lambda c: c.ensure_namespace(name, labels))
+
+    async def namespace_exists(self, name: str) -> bool:
+        return await self._with(lambda c: c.namespace_exists(name))
+
+    async def delete_namespace(self, name: str) -> None:
+        await self._with(lambda c: c.delete_namespace(name))
+
+    async def wait_namespace_gone(self, name: str, timeout: float) -> None:
+        await self._with(lambda c: c.wait_namespace_gone(name, timeout))
+
+    async def wait_deployment_available(self, namespace: str, release: str, timeout: float) -> None:
+        await self._with(lambda c: c.wait_deployment_available(namespace, release, timeout))
+
+    async def observe(self, namespace: str, release: str) -> Observed:
+        return await self._with(lambda c: c.observe(namespace, release))
+
+    async def managed_namespaces(self) -> set[str]:
+        return await self._with(lambda c: c.managed_namespaces())
+
+    def close(self) -> None:
+        cluster, api, self._cluster, self._api = self._cluster, self._api, None, None
+        if cluster is not None:
+            cluster.close()
+        if api is not None:
+            api.close()  # type: ignore[no-untyped-call]

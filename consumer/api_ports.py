@@ -1,0 +1,48 @@
+"""Narrow interfaces the HTTP API needs: session reads, change notifications, intents.
+
+Kept apart from ``consumer.ports`` (the service layer's ports) because the API reads
+sessions and publishes intent but never writes session state. Adapters: PostgreSQL
+reads and LISTEN/NOTIFY in ``consumer.adapters.db``, the input-topic publisher in
+``consumer.adapters.kafka_intents``; unit tests use fakes. Only ``consumer.bootstrap``
+chooses implementations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Protocol
+
+from consumer.domain.model import SessionState, Status
+from events import ProjectCreated, ProjectDeleted
+
+
+class SessionReads(Protocol):
+    """Sessions as the API shows them (read-only)."""
+
+    async def by_project(self, project_uuid: str) -> SessionState | None: ...
+
+    async def by_id(self, session_id: int) -> SessionState | None: ...
+
+    async def page(
+        self, *, status: Status | None, after_id: int, limit: int
+    ) -> list[SessionState]: ...
+
+
+class Watch(Protocol):
+    """One subscriber's view of a project's change notifications."""
+
+    async def changed(self, timeout: float) -> bool:
+        """True when the project may have changed (re-read it), False on timeout."""
+        ...
+
+
+class SessionChanges(Protocol):
+    """Change notifications from PostgreSQL, whichever replica made the change."""
+
+    def watch(self, project_uuid: str) -> contextlib.AbstractAsyncContextManager[Watch]: ...
+
+
+class IntentLog(Protocol):
+    """Publishes project events to the input topic; raises ``LogUnavailable`` if it cannot."""
+
+    async def publish(self, data: ProjectCreated | ProjectDeleted, *, event_id: str) -> None: ...
