@@ -69,8 +69,10 @@ def test_down_leaves_the_host_as_it_was(real_node: StackInfo) -> None:
         for name, value in claim.sysctls.items():
             assert node_claim.read_sysctl(name) == value, name
         for path in claim.absent_paths:
-            # /var/lib/cni may be podman's too (its CNI backend): only our files go.
-            assert path == "/var/lib/cni" or not Path(path).exists(), path
+            if path == "/var/lib/cni":  # podman's CNI backend may share it: ours must go
+                assert not list(Path(path).rglob(f"{node_config.NETWORK_NAME}-*")), path
+            else:
+                assert not Path(path).exists(), path
         assert node_claim.load() is None
     finally:
         api.up()
