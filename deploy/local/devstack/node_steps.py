@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import (
+    cache,
     kube_build,
     kube_checks,
     node,
@@ -71,13 +72,16 @@ def start(reporter: Reporter, state: StateLayout, p: Pins, ports: dict[str, int]
         else:
             if node.any_running(state):
                 node.stop(state)  # a partly running node is started afresh
-            try:
-                swept = node.take_claim(state)
-            except node_claim.NodeBusy as busy:
-                note.text = "not started: another stack runs it (see `stack status`)"
-                return {"state": "refused", "detail": str(busy)}
-            pause = node_images.pause_tag(p.node.pause_tag)
-            node.start(state, binaries(p), p.node.pod_cidr, pause, ports)
+            # Two stacks that find the same dead claim must not both sweep and start:
+            # one machine-wide lock until this stack's node processes are recorded.
+            with cache.file_lock(node_claim.LOCK_FILE):
+                try:
+                    swept = node.take_claim(state)
+                except node_claim.NodeBusy as busy:
+                    note.text = "not started: another stack runs it (see `stack status`)"
+                    return {"state": "refused", "detail": str(busy)}
+                pause = node_images.pause_tag(p.node.pause_tag)
+                node.start(state, binaries(p), p.node.pod_cidr, pause, ports)
             node.wait_ready(state, lambda: node_ready(state.kubeconfig))
             note.text = f"started, {node_config.NODE_NAME}" + (
                 f" (swept leftovers: {swept})" if swept else ""
