@@ -1,8 +1,10 @@
-"""The real node's steps of ``stack up`` and its rows of ``stack status``.
+"""The real node's steps of ``stack up``, its rows of ``stack status``, its image import.
 
 Kept apart from :mod:`devstack.api` so that the orchestration of the other components
-stays as it was: ``api`` calls :func:`build` and :func:`start` and records what
-:func:`start` returns under ``real_node`` in ``stack.json``.
+stays as it was: ``api`` calls :func:`build` and :func:`start`, records what
+:func:`start` returns under ``real_node`` in ``stack.json``, and offers
+:func:`real_node` and :func:`import_image` (what other parts of the stack, such as the
+image builds, call) under its own name.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from devstack import (
     node_packages,
     procs,
 )
+from devstack import record as rec
 from devstack.paths import StateLayout
+from devstack.paths import layout as _layout
 from devstack.pins import Pins
 from devstack.steps import Reporter, step
 
@@ -109,3 +113,26 @@ def rows(state: StateLayout, described: dict[str, Any] | None) -> list[tuple[str
     detail = f"{described['name']} at {described['ip']}: " + ("Ready" if ready else "not Ready")
     result.append(("real node", ready, detail))
     return result
+
+
+def real_node() -> dict[str, Any]:
+    """The real node as ``up`` left it: ``state`` (running, refused, off), ``detail``,
+    and when running ``name``, ``ip`` and ``containerd_socket``."""
+    described = rec.load(_layout().stack_json).get("real_node")
+    return dict(described) if isinstance(described, dict) else {"state": "never started"}
+
+
+def import_image(tag: str) -> bool:
+    """Import podman image ``tag`` into the real node's containerd (namespace k8s.io).
+
+    Idempotent: returns False when that very image (same podman id) is already there,
+    True when it was imported now. Pods use it with ``imagePullPolicy: Never`` under
+    the reference :func:`devstack.node_images.normalized` gives (``localhost/...``).
+    Raises RuntimeError when this stack's real node is not running.
+    """
+    described = real_node()
+    if described.get("state") != "running" or not node.running(_layout()):
+        raise RuntimeError(f"the real node is not running: {described.get('detail', '')}")
+    socket = Path(described["containerd_socket"])
+    log = _layout().log("node-images")
+    return node_images.import_image(tag, socket=socket, log=log)
