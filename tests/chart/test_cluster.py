@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
+from devstack import node_config
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -80,12 +81,13 @@ class Project:
         return self.api.sanitize_for_serialization(obj)
 
     def values(self, **extra: Any) -> dict[str, Any]:
-        """What the service writes: ids, plus tolerations for the kwok nodes' taints."""
+        """What the service writes: ids, plus tolerations for the kwok nodes' taints (not
+        the local stack's real node's, which keeps pods of public images away)."""
         tolerations = [
             {"key": t["key"], "operator": "Exists", "effect": t["effect"]}
             for node in self.plain(self.core.list_node())["items"]
             for t in node["spec"].get("taints", [])
-            if t["effect"] in ("NoSchedule", "NoExecute")
+            if t["effect"] in ("NoSchedule", "NoExecute") and t["key"] != node_config.LABEL_KEY
         ]
         unique = [dict(s) for s in {tuple(sorted(t.items())) for t in tolerations}]
         return {

@@ -58,7 +58,16 @@ def leftovers(state_root: Path) -> list[str]:
     return found
 
 
-def test_down_leaves_the_host_as_it_was(real_node: StackInfo) -> None:
+def run_probe(stack: StackInfo, namespace: str, image: str) -> None:
+    apply(stack, namespace, pod_manifest("probe", image, claim=None))
+    kubectl(stack, "wait", "-n", namespace, "pod/probe", "--for=condition=Ready",
+            "--timeout=120s")  # fmt: skip
+
+
+def test_down_leaves_the_host_as_it_was(
+    real_node: StackInfo, namespace: str, probe_image: str
+) -> None:
+    run_probe(real_node, namespace, probe_image)  # a running pod leaves the most behind
     claim = node_claim.load()
     assert claim is not None
     assert claim.state_root == str(paths.layout().root)
@@ -69,8 +78,11 @@ def test_down_leaves_the_host_as_it_was(real_node: StackInfo) -> None:
         for name, value in claim.sysctls.items():
             assert node_claim.read_sysctl(name) == value, name
         for path in claim.absent_paths:
-            # /var/lib/cni may be podman's too (its CNI backend): only our files go.
-            assert path == "/var/lib/cni" or not Path(path).exists(), path
+            if path == "/var/lib/cni":  # podman's CNI backend may share it: ours must go
+                for pattern in (f"{node_config.NETWORK_NAME}-*", "cni-loopback-*"):
+                    assert not list(Path(path).rglob(pattern)), path
+            else:
+                assert not Path(path).exists(), path
         assert node_claim.load() is None
     finally:
         api.up()
@@ -87,10 +99,10 @@ def container_pids(namespace: str) -> list[int]:
 def test_up_after_sigkill_sweeps_and_recovers(
     real_node: StackInfo, namespace: str, probe_image: str
 ) -> None:
-    apply(real_node, namespace, pod_manifest("probe", probe_image, claim=None))
-    kubectl(real_node, "wait", "-n", namespace, "pod/probe", "--for=condition=Ready",
-            "--timeout=120s")  # fmt: skip
+    run_probe(real_node, namespace, probe_image)
     before = container_pids(namespace)
+    claim_before = node_claim.load()
+    assert claim_before is not None
     assert len(before) == 2  # the sandbox's pause and the probe
     state = paths.layout()
     records = [procs.read_pid(f) for f in sorted(state.pids.glob("*.pid"))]
@@ -110,6 +122,11 @@ def test_up_after_sigkill_sweeps_and_recovers(
     assert node.running(state)
     containerds = [p for p in node_processes(state.root) if "containerd --config" in p]
     kubelets = [p for p in node_processes(state.root) if "kubelet --config" in p]
+    claim_after = node_claim.load()
+    assert claim_after is not None
+    # The sweep put the host back before the new claim recorded it: same picture.
+    assert claim_after.absent_paths == claim_before.absent_paths
+    assert claim_after.sysctls == claim_before.sysctls
     assert len(containerds) == 1, containerds
     assert len(kubelets) == 1, kubelets
     # A killed container nobody has reaped yet is a zombie: dead, though /proc shows it.

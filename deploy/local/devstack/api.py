@@ -26,7 +26,6 @@ from devstack import (
     kube_checks,
     kube_config,
     node,
-    node_images,
     node_steps,
     paths,
     pins,
@@ -244,27 +243,9 @@ def info() -> StackInfo | None:
     return described
 
 
-def real_node() -> dict[str, Any]:
-    """The real node as ``up`` left it: ``state`` (running, refused, off), ``detail``,
-    and when running ``name``, ``ip`` and ``containerd_socket``."""
-    described = rec.load(paths.layout().stack_json).get("real_node")
-    return dict(described) if isinstance(described, dict) else {"state": "never started"}
-
-
-def import_image(tag: str) -> bool:
-    """Import podman image ``tag`` into the real node's containerd (namespace k8s.io).
-
-    Idempotent: returns False when that very image (same podman id) is already there,
-    True when it was imported now. Pods use it with ``imagePullPolicy: Never`` under
-    the reference :func:`devstack.node_images.normalized` gives (``localhost/...``).
-    Raises RuntimeError when this stack's real node is not running.
-    """
-    described = real_node()
-    if described.get("state") != "running" or not node.running(paths.layout()):
-        raise RuntimeError(f"the real node is not running: {described.get('detail', '')}")
-    socket = Path(described["containerd_socket"])
-    log = paths.layout().log("node-images")
-    return node_images.import_image(tag, socket=socket, log=log)
+# The real node: its description in stack.json, and the image import the images use.
+real_node = node_steps.real_node
+import_image = node_steps.import_image
 
 
 def from_env() -> StackInfo | None:

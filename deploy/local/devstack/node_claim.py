@@ -24,6 +24,8 @@ from devstack import procs
 
 CLAIM_DIR = Path("/run/devsessions-node")
 CLAIM_FILE = CLAIM_DIR / "claim.json"
+# Held while a stack takes the claim and starts its node (see devstack.node_steps).
+LOCK_FILE = Path("/run/devsessions-node.lock")
 # What the kubelet (setupKernelTunables) and kube-proxy may change on the host.
 SYSCTLS = (
     "vm/overcommit_memory",

@@ -1,8 +1,10 @@
-"""The real node's steps of ``stack up`` and its rows of ``stack status``.
+"""The real node's steps of ``stack up``, its rows of ``stack status``, its image import.
 
 Kept apart from :mod:`devstack.api` so that the orchestration of the other components
-stays as it was: ``api`` calls :func:`build` and :func:`start` and records what
-:func:`start` returns under ``real_node`` in ``stack.json``.
+stays as it was: ``api`` calls :func:`build` and :func:`start`, records what
+:func:`start` returns under ``real_node`` in ``stack.json``, and offers
+:func:`real_node` and :func:`import_image` (what other parts of the stack, such as the
+image builds, call) under its own name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import (
+    cache,
     kube_build,
     kube_checks,
     node,
@@ -22,7 +25,9 @@ from devstack import (
     node_packages,
     procs,
 )
+from devstack import record as rec
 from devstack.paths import StateLayout
+from devstack.paths import layout as _layout
 from devstack.pins import Pins
 from devstack.steps import Reporter, step
 
@@ -71,13 +76,16 @@ def start(reporter: Reporter, state: StateLayout, p: Pins, ports: dict[str, int]
         else:
             if node.any_running(state):
                 node.stop(state)  # a partly running node is started afresh
-            try:
-                swept = node.take_claim(state)
-            except node_claim.NodeBusy as busy:
-                note.text = "not started: another stack runs it (see `stack status`)"
-                return {"state": "refused", "detail": str(busy)}
-            pause = node_images.pause_tag(p.node.pause_tag)
-            node.start(state, binaries(p), p.node.pod_cidr, pause, ports)
+            # Two stacks that find the same dead claim must not both sweep and start:
+            # one machine-wide lock until this stack's node processes are recorded.
+            with cache.file_lock(node_claim.LOCK_FILE):
+                try:
+                    swept = node.take_claim(state)
+                except node_claim.NodeBusy as busy:
+                    note.text = "not started: another stack runs it (see `stack status`)"
+                    return {"state": "refused", "detail": str(busy)}
+                pause = node_images.pause_tag(p.node.pause_tag)
+                node.start(state, binaries(p), p.node.pod_cidr, pause, ports)
             node.wait_ready(state, lambda: node_ready(state.kubeconfig))
             note.text = f"started, {node_config.NODE_NAME}" + (
                 f" (swept leftovers: {swept})" if swept else ""
@@ -115,10 +123,28 @@ def load_images(
         return
     log = state.log("node-images")
     with step(reporter, "images on the real node", log) as note:
-        socket = Path(described["containerd_socket"])
-        fresh = [
-            name
-            for name, tag in tags.items()
-            if node_images.import_image(tag, socket=socket, log=log)
-        ]
+        fresh = [name for name, tag in tags.items() if import_image(tag)]
         note.text = f"imported {', '.join(fresh)}" if fresh else "already there"
+
+
+def real_node() -> dict[str, Any]:
+    """The real node as ``up`` left it: ``state`` (running, refused, off), ``detail``,
+    and when running ``name``, ``ip`` and ``containerd_socket``."""
+    described = rec.load(_layout().stack_json).get("real_node")
+    return dict(described) if isinstance(described, dict) else {"state": "never started"}
+
+
+def import_image(tag: str) -> bool:
+    """Import podman image ``tag`` into the real node's containerd (namespace k8s.io).
+
+    Idempotent: returns False when that very image (same podman id) is already there,
+    True when it was imported now. Pods use it with ``imagePullPolicy: Never`` under
+    the reference :func:`devstack.node_images.normalized` gives (``localhost/...``).
+    Raises RuntimeError when this stack's real node is not running.
+    """
+    described = real_node()
+    if described.get("state") != "running" or not node.running(_layout()):
+        raise RuntimeError(f"the real node is not running: {described.get('detail', '')}")
+    socket = Path(described["containerd_socket"])
+    log = _layout().log("node-images")
+    return node_images.import_image(tag, socket=socket, log=log)

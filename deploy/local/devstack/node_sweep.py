@@ -197,11 +197,15 @@ def remove_fixed_paths(claim: Claim) -> list[str]:
             continue
         if path == Path("/var/lib/cni"):
             # podman's CNI backend may share it: drop only our cached results.
-            for result in path.glob(f"results/{node_config.NETWORK_NAME}-*"):
-                result.unlink(missing_ok=True)
-            for directory in (path / "results", path):
+            # containerd's CRI also caches a separate loopback network per sandbox.
+            for pattern in (f"{node_config.NETWORK_NAME}-*", "cni-loopback-*"):
+                for result in path.rglob(pattern):
+                    if result.is_file():
+                        result.unlink(missing_ok=True)
+            empty_first = sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True)
+            for directory in [*empty_first, path]:
                 with contextlib.suppress(OSError):
-                    directory.rmdir()
+                    directory.rmdir()  # only empty directories go
         else:
             shutil.rmtree(path, ignore_errors=True)
         if not path.exists():
