@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     helm_binary: str = "helm"
     chart_path: Path = DEFAULT_CHART
     helm_timeout_seconds: PositiveInt = 300
+    # Helm's client-side OpenAPI validation on upgrade --install (off: the chart's
+    # values.schema.json and the API server's strict field validation still apply).
+    helm_openapi_validation: bool = False
     ready_timeout_seconds: PositiveInt = 300
     namespace_delete_timeout_seconds: PositiveInt = 300
 
