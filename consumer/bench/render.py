@@ -54,8 +54,18 @@ def steady(run: SteadyRun) -> str:
     return f"steady {run.rate_asked:g}/s for {run.seconds:g}s\n\n{table}\n\n{extra}\n{NOTE}"
 
 
+def _flat(doc: Mapping[str, Any], prefix: str = "") -> list[list[object]]:
+    rows: list[list[object]] = []
+    for key, value in doc.items():
+        if isinstance(value, Mapping):
+            rows += _flat(value, f"{prefix}{key}: ")
+        else:
+            rows.append([f"{prefix}{key}", value])
+    return rows
+
+
 def logs(doc: Mapping[str, Any]) -> str:
-    rows = [[k, v] for k, v in doc.items() if k != "scenario"]
+    rows = _flat({k: v for k, v in doc.items() if k != "scenario"})
     return f"{doc['scenario']}\n\n{stats.table(['figure', 'value'], rows)}\n{NOTE}"
 
 

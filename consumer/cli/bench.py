@@ -54,7 +54,9 @@ def _provision(
     from consumer.bench import burst, render, report
 
     result = _run(lambda topo: burst.run(topo, n, workers=workers, profile=profile))
+    other = "teardown" if phase == "burst" else "burst"
     typer.echo(render.burst(result, phase))
+    typer.echo(f"\n(the same run, {other} phase)\n\n" + render.burst(result, other))
     ours = result.create if phase == "burst" else result.delete
     loop = result.loop_create if phase == "burst" else result.loop_delete
     series = {"devsessions": ours.latencies}
@@ -62,7 +64,7 @@ def _provision(
         series["design's loop"] = loop.latencies
     what = "publish to SessionReady" if phase == "burst" else "publish to SessionDeleted"
     typer.echo(report.cdf_plot(plot, series, f"{phase} of {n} projects", f"{what} (s)"))
-    report.write_json(json_file, result.document(phase))
+    report.write_json(json_file, result.document(phase) | {other: result.document(other)})
 
 
 @app.command()
