@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from consumer.bench import baseline, kafka_io, procstat, profiling, stats
+from consumer.bench import baseline, kafka_io, procstat, profiling, room, stats
 from consumer.bench.child import ServiceChild
 from consumer.bench.topology import CHART, Topology
 
@@ -139,6 +139,7 @@ async def run(
 ) -> BurstRun:
     """Provision and tear down ``n`` projects through the service (and the loop)."""
     timeout = timeout or 120 + 3 * n
+    await asyncio.to_thread(room.require, n, topo.stack.subprocess_env())
     bootstrap = topo.stack.kafka_bootstrap_servers
     projects = [str(uuid.uuid4()) for _ in range(n)]
     child = ServiceChild(topo, DEVSESSIONS_WORKER_CONCURRENCY=str(workers), **dict(env or {}))

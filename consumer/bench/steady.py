@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from consumer.bench import baseline, kafka_io, stats
+from consumer.bench import baseline, kafka_io, room, stats
 from consumer.bench.child import ServiceChild
 from consumer.bench.topology import Topology
 
@@ -43,6 +43,7 @@ class SteadyRun:
 
 async def run(topo: Topology, rate: float, seconds: float, *, workers: int = 8) -> SteadyRun:
     count = max(1, round(rate * seconds))
+    await asyncio.to_thread(room.require, count, topo.stack.subprocess_env())
     projects = [str(uuid.uuid4()) for _ in range(count)]
     bootstrap = topo.stack.kafka_bootstrap_servers
     child = ServiceChild(topo, DEVSESSIONS_WORKER_CONCURRENCY=str(workers))

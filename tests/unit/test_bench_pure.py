@@ -120,3 +120,22 @@ def test_profile_folds_collapsed_stacks_inclusively() -> None:
     collapsed = "main;run;helm 6\nmain;run;sql 3\nmain;idle 1\n"
     shares = dict(profiling.top(collapsed))
     assert shares["main"] == 1.0 and shares["run"] == 0.9 and shares["helm"] == 0.6
+
+
+def test_room_counts_sessions_that_still_fit() -> None:
+    from consumer.bench import room
+
+    per = room.session_requests(
+        {
+            "containers": {
+                "a": {"resources": {"requests": {"cpu": "250m", "memory": "512Mi"}}},
+                "b": {"resources": {"requests": {"cpu": "600m", "memory": "1Gi"}}},
+            }
+        }
+    )
+    assert per == pytest.approx((0.85, 1.5 * 2**30))
+    nodes = [{"status": {"allocatable": {"cpu": "32", "memory": "256Gi"}}}] * 3
+    busy = {"spec": {"containers": [{"resources": {"requests": {"cpu": "8500m"}}}]}}
+    done = busy | {"status": {"phase": "Succeeded"}}
+    assert room.sessions_that_fit(nodes, [], per) == 112
+    assert room.sessions_that_fit(nodes, [busy, done], per) == 102
