@@ -80,5 +80,7 @@ def sweep(doc: Mapping[str, Any]) -> str:
     return (
         f"sweep: burst of {doc['n']} at each worker limit\n\n{stats.table(head, rows)}\n\n"
         f"CPU seconds during each burst:\n{cpu}\n\n"
-        f"best {doc['best_workers']} workers, {doc['ratio']:.2f}x the rate of 1 worker\n{NOTE}"
+        f"best {doc['best_workers']} workers, {doc['ratio']:.2f}x the rate of the first limit\n"
+        + "".join(f"limit {k} failed: {v}\n" for k, v in doc.get("failed", {}).items())
+        + NOTE
     )
