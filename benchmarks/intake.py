@@ -17,8 +17,8 @@ from devstack.record import StackInfo
 
 import events
 from benchmarks.common import fresh_database, measure, row
+from consumer.adapters.db import uow as sql_uow
 from consumer.adapters.db.engine import make_engine, upgrade
-from consumer.adapters.db.store import SqlStore
 from consumer.service.intake import RawRecord
 from tests.unit.conftest import make_world
 
@@ -38,9 +38,7 @@ async def run(stack: StackInfo, n: int = 2000) -> list[str]:
     url = await fresh_database(stack, "bench_intake")
     await upgrade(url)
     engine = make_engine(url, pool_size=4)
-    world = make_world()
-    store = SqlStore(engine)
-    world.intake._store = store
+    world = make_world(uow=sql_uow.factory(engine))
     records = _records(n)
 
     async def intake_all() -> None:

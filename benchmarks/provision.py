@@ -56,7 +56,7 @@ async def _round(stack: StackInfo, projects: int, concurrency: int) -> Measure:
             RawRecord("bench", 0, projects + i, rec.key, rec.value, rec.headers)
         )
     await service.workers.wait_idle()
-    states = {s.status.value for s in await service.store.list_sessions()}
+    states = {s.status.value for s in await service.sessions.list()}
     await service.workers.stop(timeout=5)
     if service.cluster is not None:
         service.cluster.close()

@@ -14,20 +14,26 @@ import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consumer.adapters.db import uow as sql_uow
 from consumer.adapters.db.engine import make_engine, upgrade
-from consumer.adapters.db.store import SqlStore
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
-from consumer.adapters.kube_client import KubeCluster, api_client
+from consumer.adapters.kube_client import ApiClient, KubeCluster, api_client
+from consumer.adapters.project_access import Grant, ProjectAccess
 from consumer.domain.backoff import RetryPolicy
-from consumer.ports import Clock, Cluster, Helm, Publisher, Store
+from consumer.domain.images import ImagePolicy
+from consumer.ports import Clock, Cluster, Helm, Publisher, UnitOfWorkFactory
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
+from consumer.service.queries import SessionQueries
 from consumer.service.reconciler import ReconcileConfig, Reconciler
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
@@ -48,7 +54,8 @@ class Service:
 
     settings: Settings
     engine: AsyncEngine
-    store: SqlStore
+    uow: UnitOfWorkFactory
+    sessions: SessionQueries
     publisher: KafkaPublisher
     cluster: KubeCluster | None
     intake: Intake
@@ -89,11 +96,11 @@ async def migrate(settings: Settings, revision: str = "head") -> None:
 
 
 @contextlib.asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """A store on its own small pool, for CLI commands."""
+async def open_database(settings: Settings) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work on their own small pool, for CLI commands."""
     engine = make_engine(settings.database_url, pool_size=2)
     try:
-        yield SqlStore(engine)
+        yield sql_uow.factory(engine)
     finally:
         await engine.dispose()
 
@@ -106,6 +113,16 @@ def input_log(settings: Settings, on_total: Callable[[int], None]) -> AsyncItera
 def follow_output(settings: Settings) -> Follower:
     """Records published to the output topic from now on (for the demo)."""
     return Follower(settings.kafka_bootstrap_servers, settings.output_topic)
+
+
+def _base_values(path: Path | None) -> dict[str, Any]:
+    """The operator's values file for every release (``DEVSESSIONS_CHART_VALUES_FILE``)."""
+    if path is None:
+        return {}
+    loaded = yaml.safe_load(path.read_text())
+    if not isinstance(loaded, dict):
+        raise TypeError(f"{path}: a chart values file must hold a mapping")
+    return loaded
 
 
 def owner_id() -> str:
@@ -127,19 +144,25 @@ class Parts:
 def wire(
     settings: Settings,
     *,
-    store: Store,
+    uow: UnitOfWorkFactory,
     publisher: Publisher,
     helm: Helm,
     cluster: Cluster,
     clock: Clock,
     owner: str | None = None,
     rng: random.Random | None = None,
+    on_work: Callable[[str], None] | None = None,
 ) -> Parts:
-    """Connect intake, reconciler, workers, relay and resync over the given ports."""
+    """Connect intake, reconciler, workers, relay and resync over the given ports.
+
+    ``on_work`` replaces what intake calls for a project with work (by default: submit it
+    to the workers); in-memory tests pass a hook and reconcile by hand.
+    """
     lifetime = timedelta(days=settings.session_lifetime_days)
+    images = ImagePolicy.parse(settings.image_allow_list)
     messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
     relay = OutboxRelay(
-        store=store,
+        uow=uow,
         publisher=publisher,
         clock=clock,
         batch_size=settings.relay_batch_size,
@@ -147,7 +170,10 @@ def wire(
     )
     config = ReconcileConfig(
         provision=ProvisionConfig(
-            url_template=settings.public_url_template, ready_timeout=settings.ready_timeout_seconds
+            url_template=settings.public_url_template,
+            ready_timeout=settings.ready_timeout_seconds,
+            base_values=_base_values(settings.chart_values_file),
+            images=images,
         ),
         namespace_timeout=settings.namespace_delete_timeout_seconds,
         lease_seconds=settings.lease_seconds,
@@ -159,7 +185,7 @@ def wire(
         ),
     )
     reconciler = Reconciler(
-        store=store,
+        uow=uow,
         helm=helm,
         cluster=cluster,
         clock=clock,
@@ -171,18 +197,19 @@ def wire(
     )
     workers = KeyedWorkers(reconciler.reconcile, settings.worker_concurrency)
     intake = Intake(
-        store=store,
+        uow=uow,
         publisher=publisher,
         clock=clock,
         messages=messages,
         consumer_name=settings.consumer_group,
         dead_letter_topic=settings.dead_letter_topic,
         lifetime=lifetime,
-        on_work=workers.submit,
+        on_work=on_work or workers.submit,
         on_outbox=relay.wake,
+        images=images,
     )
     resync = Resync(
-        store=store,
+        uow=uow,
         workers=workers,
         clock=clock,
         interval=settings.resync_interval_seconds,
@@ -192,6 +219,23 @@ def wire(
         drift_interval=timedelta(seconds=settings.drift_check_interval_seconds),
     )
     return Parts(intake, reconciler, workers, relay, resync)
+
+
+def project_access(settings: Settings, api: ApiClient) -> ProjectAccess | None:
+    """The per-project RoleBinding maker, when a per-project ClusterRole is configured."""
+    if not settings.project_cluster_role:
+        return None
+    if not (settings.service_account_name and settings.service_account_namespace):
+        raise ValueError(
+            "DEVSESSIONS_PROJECT_CLUSTER_ROLE needs DEVSESSIONS_SERVICE_ACCOUNT_NAME and"
+            " DEVSESSIONS_SERVICE_ACCOUNT_NAMESPACE (the service's own ServiceAccount)"
+        )
+    grant = Grant(
+        settings.project_cluster_role,
+        settings.service_account_name,
+        settings.service_account_namespace,
+    )
+    return ProjectAccess(api, grant)
 
 
 def build(
@@ -204,14 +248,16 @@ def build(
     """Build a service; ``helm``/``cluster``/``clock`` may be swapped (tests, benchmarks)."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    store = SqlStore(engine)
+    uow = sql_uow.factory(engine)
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
     kube: KubeCluster | None = None
     if cluster is None:
+        api = api_client(settings.kubeconfig)
         kube = KubeCluster(
-            api_client(settings.kubeconfig),
+            api,
             threads=settings.worker_concurrency * 2 + 4,
             terminating_wait=settings.namespace_delete_timeout_seconds,
+            access=project_access(settings, api),
         )
         cluster = kube
     helm = helm or HelmCli(
@@ -221,13 +267,12 @@ def build(
         kubeconfig=settings.kubeconfig,
         openapi_validation=settings.helm_openapi_validation,
     )
-    parts = wire(
-        settings, store=store, publisher=publisher, helm=helm, cluster=cluster, clock=clock
-    )
+    parts = wire(settings, uow=uow, publisher=publisher, helm=helm, cluster=cluster, clock=clock)
     return Service(
         settings=settings,
         engine=engine,
-        store=store,
+        uow=uow,
+        sessions=SessionQueries(uow),
         publisher=publisher,
         cluster=kube,
         intake=parts.intake,

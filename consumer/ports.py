@@ -2,38 +2,25 @@
 
 Adapters (PostgreSQL, Helm CLI, Kubernetes client, Kafka producer) implement these;
 unit tests use the in-memory fakes in ``tests/fakes.py``. Only ``consumer.bootstrap``
-chooses implementations.
+(and the CLI, through it) chooses implementations.
+
+The database is reached through a unit of work (as in cosmicpython): ``async with uow:``
+opens one transaction and exposes narrow repositories; nothing is durable until
+``await uow.commit()``, and leaving the block without committing rolls back. The service
+layer holds a ``UnitOfWorkFactory`` and opens one unit per transaction it needs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 from consumer.domain.endpoints import Observed
 from consumer.domain.model import LogPosition, SessionState
-
-
-class ReleaseState(enum.StrEnum):
-    """A Helm release's state, as far as the reconciler cares."""
-
-    ABSENT = "absent"
-    DEPLOYED = "deployed"
-    PENDING = "pending"  # pending-install/-upgrade/-rollback: an interrupted operation
-    FAILED = "failed"
-    OTHER = "other"  # uninstalling, superseded, unknown
-
-
-@dataclasses.dataclass(frozen=True)
-class ReleaseInfo:
-    """What ``helm status`` says of a release."""
-
-    state: ReleaseState
-    raw_status: str = ""
-    revision: int = 0
+from consumer.domain.release import ReleaseInfo
 
 
 class Helm(Protocol):
@@ -103,70 +90,133 @@ class InboxKey:
     event_id: str
 
 
-IntakeFn = Callable[
-    [SessionState | None], "tuple[SessionState | None, Sequence[OutboxMessage], bool]"
-]
+class DatabaseUnavailable(Exception):
+    """The database cannot serve right now (down, starting, overloaded, failed over).
+
+    The database adapter raises it (with the driver's error as ``__cause__``) for
+    failures that say nothing about the data: retrying later can succeed. Any other
+    exception from a unit of work is the statement's or the data's fault.
+    """
 
 
-SendFn = Callable[[Sequence[OutboxRow]], Awaitable[None]]
+class Sessions(Protocol):
+    """Session rows: intake's writes of desire, the reconciler's writes of outcomes."""
+
+    async def lock(self, project_uuid: str) -> None:
+        """Serialise writers of one project until the end of the transaction.
+
+        Works before the project's row exists (``for_update`` locks nothing then).
+        """
+
+    async def get(self, project_uuid: str, *, for_update: bool = False) -> SessionState | None: ...
+
+    async def list(self, *, limit: int = 1000) -> list[SessionState]: ...
+
+    async def put(self, session: SessionState) -> None:
+        """Insert or replace the session (every column but identity and lease)."""
+
+    async def save_outcome(self, session: SessionState, *, owner: str) -> bool:
+        """Write the reconciler-owned fields, only while ``owner`` holds the lease and
+        ``session.generation`` is still current; False when that no longer holds."""
 
 
-@dataclasses.dataclass(frozen=True)
-class IntakeResult:
-    """What a stored intake did: ``duplicate`` when the inbox had the event already."""
-
-    duplicate: bool
-    changed: bool
-    reconcile: bool
-
-
-class Store(Protocol):
-    """Durable session state, inbox and outbox; every method is one transaction."""
-
-    async def apply_intake(
-        self, key: InboxKey, position: LogPosition, project_uuid: str, fn: IntakeFn
-    ) -> IntakeResult: ...
-
-    async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
-
-    async def get(self, project_uuid: str) -> SessionState | None: ...
-
-    async def list_sessions(self, *, limit: int = 1000) -> list[SessionState]: ...
+class Leases(Protocol):
+    """Who works on a project right now (one owner, on the database's clock)."""
 
     async def claim(
-        self, project_uuid: str, owner: str, now: datetime, lease_seconds: float
-    ) -> SessionState | None: ...
-
-    async def save(
-        self,
-        session: SessionState,
-        *,
-        owner: str,
-        outbox: Sequence[OutboxMessage] = (),
-        release: bool = False,
-    ) -> bool: ...
+        self, project_uuid: str, owner: str, lease_seconds: float
+    ) -> SessionState | None:
+        """Take or renew the lease; None when another owner holds a live one."""
 
     async def release(self, project_uuid: str, owner: str) -> None: ...
 
-    async def due(self, now: datetime, *, limit: int = 500) -> list[str]: ...
 
-    async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int: ...
+class Schedule(Protocol):
+    """Queries and bulk updates of the periodic resync."""
+
+    async def due(self, now: datetime, *, limit: int = 500) -> list[str]:
+        """Projects with work to do, no live lease and no backoff pending."""
+
+    async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
+        """Push out the expiry of running sessions that would expire within a day."""
+
+    async def running(self) -> list[str]:
+        """Projects whose session is running and wanted."""
+
+    async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
+        """Running, unleased sessions among ``project_uuids`` go back to ``pending``."""
+
+
+class Inbox(Protocol):
+    """Consumed event ids (idempotent intake)."""
+
+    async def add(self, key: InboxKey, project_uuid: str, position: LogPosition) -> bool:
+        """Record ``key``; False when it was recorded before (a duplicate)."""
+
+    async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
 
     async def prune(self, before: datetime) -> int: ...
 
-    async def running_projects(self) -> list[str]: ...
 
-    async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int: ...
+class Outbox(Protocol):
+    """Events committed with the change that caused them, waiting to be published."""
 
-    async def relay_batch(self, *, limit: int, send: SendFn, now: datetime) -> int: ...
+    async def add(self, messages: Sequence[OutboxMessage]) -> None:
+        """Queue ``messages``; an event id already queued is skipped."""
+
+    async def claim_batch(self, limit: int) -> list[OutboxRow]:
+        """The oldest unsent rows, for this transaction's holder only.
+
+        Empty when another relay is publishing (one publisher at a time keeps order).
+        """
+
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
+
+    async def prune(self, before: datetime) -> int:
+        """Forget rows published before ``before`` (unsent rows are kept)."""
 
 
-Record = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
-"""(topic, key, value, headers) of one record to send."""
+class UnitOfWork(Protocol):
+    """One database transaction and the repositories that work inside it."""
+
+    @property
+    def sessions(self) -> Sessions: ...
+
+    @property
+    def leases(self) -> Leases: ...
+
+    @property
+    def schedule(self) -> Schedule: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless committed, and give the connection back."""
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""Opens a fresh unit of work (one per transaction; units are not shared)."""
 
 
 class Publisher(Protocol):
-    """Sends encoded records with an idempotent producer."""
+    """Sends encoded records with an idempotent producer.
+
+    ``send`` forwards one record as given (the dead-letter copy of an input record);
+    ``send_many`` publishes outbox messages, in order, waiting for every acknowledgement.
+    """
 
     async def send(
         self,
@@ -176,7 +226,7 @@ class Publisher(Protocol):
         headers: Sequence[tuple[str, bytes]],
     ) -> None: ...
 
-    async def send_many(self, records: Sequence[Record]) -> None: ...
+    async def send_many(self, messages: Sequence[OutboxMessage]) -> None: ...
 
 
 class Clock(Protocol):

@@ -42,12 +42,25 @@ class Settings(BaseSettings):
     )
     helm_binary: str = "helm"
     chart_path: Path = DEFAULT_CHART
+    # A values file applied under every release's own values (e.g. the local stack's images).
+    chart_values_file: Path | None = None
     helm_timeout_seconds: PositiveInt = 300
     # Helm's client-side OpenAPI validation on upgrade --install (off: the chart's
     # values.schema.json and the API server's strict field validation still apply).
     helm_openapi_validation: bool = False
     ready_timeout_seconds: PositiveInt = 300
     namespace_delete_timeout_seconds: PositiveInt = 300
+    # Least privilege (deploy/chart/devsessions): the ClusterRole the service binds to its own
+    # ServiceAccount in each project namespace it creates. Empty: no binding is made, the
+    # credentials must hold every right already (the local stack's admin kubeconfig).
+    project_cluster_role: str = ""
+    service_account_name: str = ""
+    service_account_namespace: str = ""
+
+    # Registries ("ghcr.io", "ghcr.io/acme") or pinned images ("ghcr.io/acme/app@sha256:...")
+    # that per-project image overrides may use, comma-separated. Empty: none may be
+    # overridden; such an event is refused with SessionFailed (consumer/domain/images.py).
+    image_allow_list: str = ""
 
     # Reconciliation
     worker_concurrency: PositiveInt = 8

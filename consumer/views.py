@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from consumer.domain.model import SessionState
+from consumer.domain.model import SessionState, endpoint_values
 
 
 def session_view(session: SessionState) -> dict[str, Any]:
     """The design's session document: ``id``, ``project_uuid``, ``status``, URLs, times."""
-    ep = session.endpoints
 
     def iso(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
@@ -23,16 +22,7 @@ def session_view(session: SessionState) -> dict[str, Any]:
         "release_name": session.release_name,
         "status": session.status.value,
         "desired": session.desired.value,
-        "ip_address": ep.ip_address if ep else None,
-        "preview_url": ep.preview_url if ep else None,
-        "preview_path": ep.preview_path if ep else None,
-        "chat_url": ep.chat_url if ep else None,
-        "chat_path": ep.chat_path if ep else None,
-        "vscode_url": ep.vscode_url if ep else None,
-        "vscode_path": ep.vscode_path if ep else None,
-        "preview_internal_url": ep.preview_internal_url if ep else None,
-        "chat_internal_url": ep.chat_internal_url if ep else None,
-        "vscode_internal_url": ep.vscode_internal_url if ep else None,
+        **endpoint_values(session.endpoints),
         "generation": session.generation,
         "observed_generation": session.observed_generation,
         "attempts": session.attempts,

@@ -1,31 +1,28 @@
 """In-memory fakes of the service's ports, for fast unit tests of the real service code.
 
-They keep the same contracts as the adapters (transactions are atomic, ``save`` is
-conditional on generation and lease, the inbox dedupes), so the tests exercise intake,
-reconciler and relay exactly as production wires them.
+They keep the same contracts as the adapters (a unit of work is atomic and changes
+nothing until it commits, ``save_outcome`` is conditional on generation and lease, the
+inbox dedupes, pruning and expiry renewal touch the same rows), so the tests exercise
+intake, reconciler and relay exactly as production wires them. Failure knobs
+(``FakeDatabase.down``, ``fail_begin``, ``fail_commit``, ``FakeHelm.fail_next``) stand in
+for outages, instead of tests overwriting methods.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from consumer.domain.endpoints import Observed, Route
 from consumer.domain.errors import TransientError
-from consumer.domain.model import RECONCILER_FIELDS, LogPosition, SessionState, Status
-from consumer.ports import (
-    InboxKey,
-    IntakeFn,
-    IntakeResult,
-    OutboxMessage,
-    OutboxRow,
-    Record,
-    ReleaseInfo,
-    ReleaseState,
-    SendFn,
-)
+from consumer.domain.model import RECONCILER_FIELDS, Desired, LogPosition, SessionState, Status
+from consumer.domain.release import ReleaseInfo, ReleaseState
+from consumer.ports import InboxKey, OutboxMessage, OutboxRow
+
+Sent = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
 
 
 class FakeClock:
@@ -42,91 +39,216 @@ class FakeClock:
 
 
 @dataclasses.dataclass
-class _Row:
+class FakeRow:
+    """A session row with its lease columns."""
+
     state: SessionState
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
 
 
-class FakeStore:
-    """The ``Store`` port in memory."""
+@dataclasses.dataclass
+class FakeOutboxRow:
+    """An outbox row with the columns the relay and pruning look at."""
 
-    def __init__(self) -> None:
-        self.rows: dict[str, _Row] = {}
-        self.inbox: set[tuple[str, str, str]] = set()
-        self.outbox: list[OutboxRow] = []
-        self.sent: set[int] = set()
-        self._ids = 0
+    row: OutboxRow
+    sent_at: datetime | None = None
 
-    async def apply_intake(
-        self, key: InboxKey, position: LogPosition, project_uuid: str, fn: IntakeFn
-    ) -> IntakeResult:
-        ident = (key.consumer, key.source, key.event_id)
-        if ident in self.inbox:
-            return IntakeResult(duplicate=True, changed=False, reconcile=False)
-        row = self.rows.get(project_uuid)
-        new, messages, reconcile = fn(row.state if row else None)
-        self.inbox.add(ident)
-        if new is not None:
+
+class FakeDatabase:
+    """The database behind ``FakeUnitOfWork``: committed state, a clock, failure knobs.
+
+    Calling it opens a unit of work (it is a ``UnitOfWorkFactory``). Knobs: ``down``
+    makes every unit fail on entry (an outage); ``fail_begin`` / ``fail_commit`` hold
+    exceptions raised by the next entries / commits, one each. ``units`` lists every
+    unit opened, to check what was committed.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.rows: dict[str, FakeRow] = {}
+        self.inbox: dict[tuple[str, str, str], datetime] = {}
+        self.outbox: list[FakeOutboxRow] = []
+        self.down: Exception | None = None
+        self.fail_begin: list[Exception] = []
+        self.fail_commit: list[Exception] = []
+        self.units: list[FakeUnitOfWork] = []
+        self.relay_lock: FakeUnitOfWork | None = None
+        self._ids = itertools.count(1)
+        self._outbox_ids = itertools.count(1)
+
+    def __call__(self) -> FakeUnitOfWork:
+        unit = FakeUnitOfWork(self)
+        self.units.append(unit)
+        return unit
+
+    def clear(self) -> None:
+        """Forget everything (an empty database; the knobs stay)."""
+        self.rows.clear()
+        self.inbox.clear()
+        self.outbox.clear()
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def apply(self, unit: FakeUnitOfWork) -> None:
+        """Make ``unit``'s staged changes the committed state."""
+        self.rows.update(unit.staged_rows)
+        for key in unit.pruned_inbox:
+            self.inbox.pop(key, None)
+        self.inbox.update(unit.staged_inbox)
+        pruned = {id(r) for r in unit.pruned_outbox}
+        self.outbox = [r for r in self.outbox if id(r) not in pruned]
+        known = {r.row.message.event_id for r in self.outbox}
+        for message in unit.staged_outbox:
+            if message.event_id not in known:
+                row = OutboxRow(next(self._outbox_ids), message, self.clock.now())
+                self.outbox.append(FakeOutboxRow(row))
+                known.add(message.event_id)
+        for r in self.outbox:
+            if r.row.id in unit.staged_sent:
+                r.sent_at = unit.staged_sent[r.row.id]
+
+    def outbox_types(self, project_uuid: str | None = None) -> list[str]:
+        return [
+            r.row.message.event_type
+            for r in self.outbox
+            if project_uuid is None or r.row.message.project_uuid == project_uuid
+        ]
+
+    def outbox_rows(self) -> list[OutboxRow]:
+        return [r.row for r in self.outbox]
+
+
+class FakeUnitOfWork:
+    """One transaction in memory: changes are staged and applied only on ``commit``."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self.committed = False
+        self.staged_rows: dict[str, FakeRow] = {}
+        self.staged_inbox: dict[tuple[str, str, str], datetime] = {}
+        self.staged_outbox: list[OutboxMessage] = []
+        self.staged_sent: dict[int, datetime] = {}
+        self.pruned_inbox: set[tuple[str, str, str]] = set()
+        self.pruned_outbox: list[FakeOutboxRow] = []
+        self.sessions = FakeSessions(self)
+        self.leases = FakeLeases(self)
+        self.schedule = FakeSchedule(self)
+        self.inbox = FakeInbox(self)
+        self.outbox = FakeOutbox(self)
+
+    async def __aenter__(self) -> Self:
+        if self.db.down is not None:
+            raise self.db.down
+        if self.db.fail_begin:
+            raise self.db.fail_begin.pop(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.db.relay_lock is self:
+            self.db.relay_lock = None
+
+    async def commit(self) -> None:
+        if self.db.fail_commit:
+            raise self.db.fail_commit.pop(0)
+        self.db.apply(self)
+        self.committed = True
+
+    def row(self, project_uuid: str) -> FakeRow | None:
+        """The row as this transaction sees it (its own writes first)."""
+        return self.staged_rows.get(project_uuid) or self.db.rows.get(project_uuid)
+
+    def write(self, project_uuid: str) -> FakeRow | None:
+        """A private copy of the row to change (copy on write)."""
+        if project_uuid not in self.staged_rows:
+            row = self.db.rows.get(project_uuid)
             if row is None:
-                self._ids += 1
-                self.rows[project_uuid] = _Row(dataclasses.replace(new, id=self._ids))
-            else:
-                row.state = dataclasses.replace(new, id=row.state.id)
-        self._add(messages)
-        return IntakeResult(duplicate=False, changed=new is not None, reconcile=reconcile)
+                return None
+            self.staged_rows[project_uuid] = dataclasses.replace(row)
+        return self.staged_rows[project_uuid]
 
-    async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        return {i for i in ids if (consumer, *i) in self.inbox}
+    def all_rows(self) -> dict[str, FakeRow]:
+        return self.db.rows | self.staged_rows
 
-    async def get(self, project_uuid: str) -> SessionState | None:
-        row = self.rows.get(project_uuid)
+
+class FakeSessions:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    async def lock(self, project_uuid: str) -> None:
+        return None  # one event loop, and no await between lock and commit in a unit
+
+    async def get(self, project_uuid: str, *, for_update: bool = False) -> SessionState | None:
+        row = self._uow.row(project_uuid)
         return row.state if row else None
 
-    async def list_sessions(self, *, limit: int = 1000) -> list[SessionState]:
-        return [r.state for r in self.rows.values()][:limit]
+    async def list(self, *, limit: int = 1000) -> list[SessionState]:
+        return sorted((r.state for r in self._uow.all_rows().values()), key=lambda s: s.id or 0)[
+            :limit
+        ]
 
-    async def claim(
-        self, project_uuid: str, owner: str, now: datetime, lease_seconds: float
-    ) -> SessionState | None:
-        row = self.rows.get(project_uuid)
+    async def put(self, session: SessionState) -> None:
+        row = self._uow.write(session.project_uuid)
         if row is None:
-            return None
-        free = row.lease_owner in (None, owner) or (
-            row.lease_expires_at is not None and row.lease_expires_at < now
-        )
-        if not free:
-            return None
-        row.lease_owner, row.lease_expires_at = owner, now + timedelta(seconds=lease_seconds)
-        return row.state
+            fresh = dataclasses.replace(session, id=self._uow.db.next_id())
+            self._uow.staged_rows[session.project_uuid] = FakeRow(fresh)
+        else:
+            row.state = dataclasses.replace(session, id=row.state.id)
 
-    async def save(
-        self,
-        session: SessionState,
-        *,
-        owner: str,
-        outbox: Sequence[OutboxMessage] = (),
-        release: bool = False,
-    ) -> bool:
-        row = self.rows.get(session.project_uuid)
-        if row is None or row.state.generation != session.generation or row.lease_owner != owner:
+    async def save_outcome(self, session: SessionState, *, owner: str) -> bool:
+        current = self._uow.row(session.project_uuid)
+        if (
+            current is None
+            or current.state.generation != session.generation
+            or current.lease_owner != owner
+        ):
             return False
+        row = self._uow.write(session.project_uuid)
+        assert row is not None
         row.state = dataclasses.replace(
             row.state, **{f: getattr(session, f) for f in RECONCILER_FIELDS}
         )
-        if release:
-            row.lease_owner = row.lease_expires_at = None
-        self._add(outbox)
         return True
 
+
+class FakeLeases:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    async def claim(
+        self, project_uuid: str, owner: str, lease_seconds: float
+    ) -> SessionState | None:
+        current = self._uow.row(project_uuid)
+        now = self._uow.db.clock.now()
+        if current is None:
+            return None
+        free = current.lease_owner in (None, owner) or (
+            current.lease_expires_at is not None and current.lease_expires_at < now
+        )
+        if not free:
+            return None
+        row = self._uow.write(project_uuid)
+        assert row is not None
+        row.lease_owner, row.lease_expires_at = owner, now + timedelta(seconds=lease_seconds)
+        return row.state
+
     async def release(self, project_uuid: str, owner: str) -> None:
-        row = self.rows.get(project_uuid)
-        if row is not None and row.lease_owner == owner:
+        current = self._uow.row(project_uuid)
+        if current is not None and current.lease_owner == owner:
+            row = self._uow.write(project_uuid)
+            assert row is not None
             row.lease_owner = row.lease_expires_at = None
 
+
+class FakeSchedule:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
     async def due(self, now: datetime, *, limit: int = 500) -> list[str]:
+        db_now = self._uow.db.clock.now()
         out = []
-        for uuid, row in self.rows.items():
+        for uuid, row in self._uow.all_rows().items():
             s = row.state
             working = s.observed_generation < s.generation or s.status in (
                 Status.PENDING,
@@ -137,56 +259,91 @@ class FakeStore:
                 continue
             if s.next_attempt_at is not None and s.next_attempt_at > now:
                 continue
-            if row.lease_owner is not None and (row.lease_expires_at or now) >= now:
+            if row.lease_owner is not None and (row.lease_expires_at or db_now) >= db_now:
                 continue
-            out.append(uuid)
-        return out[:limit]
+            out.append((s.updated_at, uuid))
+        return [uuid for _, uuid in sorted(out)][:limit]
 
     async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
-        return 0
+        lifetime = timedelta(seconds=lifetime_seconds)
+        count = 0
+        for uuid, current in self._uow.all_rows().items():
+            s = current.state
+            if s.status is Status.RUNNING and s.expires_at < now + lifetime - timedelta(days=1):
+                row = self._uow.write(uuid)
+                assert row is not None
+                row.state = dataclasses.replace(s, expires_at=now + lifetime)
+                count += 1
+        return count
 
-    async def prune(self, before: datetime) -> int:
-        return 0
-
-    async def running_projects(self) -> list[str]:
+    async def running(self) -> list[str]:
         return [
             u
-            for u, r in self.rows.items()
-            if r.state.status is Status.RUNNING and r.state.desired.value == "present"
+            for u, r in self._uow.all_rows().items()
+            if r.state.status is Status.RUNNING and r.state.desired is Desired.PRESENT
         ]
 
     async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
         count = 0
         for uuid in project_uuids:
-            row = self.rows.get(uuid)
-            if row and row.state.status is Status.RUNNING and row.lease_owner is None:
-                row.state = dataclasses.replace(
-                    row.state, status=Status.PENDING, retries=row.state.retries + 1, updated_at=now
-                )
-                count += 1
+            current = self._uow.row(uuid)
+            if (
+                current is None
+                or current.state.status is not Status.RUNNING
+                or current.state.desired is not Desired.PRESENT
+                or current.lease_owner is not None
+            ):
+                continue
+            row = self._uow.write(uuid)
+            assert row is not None
+            row.state = dataclasses.replace(
+                row.state, status=Status.PENDING, retries=row.state.retries + 1, updated_at=now
+            )
+            count += 1
         return count
 
-    async def relay_batch(self, *, limit: int, send: SendFn, now: datetime) -> int:
-        batch = [r for r in self.outbox if r.id not in self.sent][:limit]
-        if not batch:
-            return 0
-        await send(batch)
-        self.sent.update(r.id for r in batch)
-        return len(batch)
 
-    def _add(self, messages: Sequence[OutboxMessage]) -> None:
-        known = {r.message.event_id for r in self.outbox}
-        for m in messages:
-            if m.event_id not in known:
-                self.outbox.append(OutboxRow(id=len(self.outbox) + 1, message=m))
-                known.add(m.event_id)
+class FakeInbox:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
 
-    def outbox_types(self, project_uuid: str | None = None) -> list[str]:
-        return [
-            r.message.event_type
-            for r in self.outbox
-            if project_uuid is None or r.message.project_uuid == project_uuid
-        ]
+    async def add(self, key: InboxKey, project_uuid: str, position: LogPosition) -> bool:
+        ident = (key.consumer, key.source, key.event_id)
+        if ident in self._uow.db.inbox or ident in self._uow.staged_inbox:
+            return False
+        self._uow.staged_inbox[ident] = self._uow.db.clock.now()
+        return True
+
+    async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {i for i in ids if (consumer, *i) in self._uow.db.inbox}
+
+    async def prune(self, before: datetime) -> int:
+        old = {k for k, received in self._uow.db.inbox.items() if received < before}
+        self._uow.pruned_inbox |= old
+        return len(old)
+
+
+class FakeOutbox:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    async def add(self, messages: Sequence[OutboxMessage]) -> None:
+        self._uow.staged_outbox.extend(messages)
+
+    async def claim_batch(self, limit: int) -> list[OutboxRow]:
+        db = self._uow.db
+        if db.relay_lock is not None and db.relay_lock is not self._uow:
+            return []
+        db.relay_lock = self._uow
+        return [r.row for r in db.outbox if r.sent_at is None][:limit]
+
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        self._uow.staged_sent.update(dict.fromkeys(ids, now))
+
+    async def prune(self, before: datetime) -> int:
+        old = [r for r in self._uow.db.outbox if r.sent_at is not None and r.sent_at < before]
+        self._uow.pruned_outbox.extend(old)
+        return len(old)
 
 
 @dataclasses.dataclass
@@ -203,9 +360,13 @@ class FakeHelm:
         self.releases: dict[tuple[str, str], _Release] = {}
         self.calls: list[tuple[str, str]] = []
         self.fail_next: list[Exception] = []
+        self.stuck: set[str] = set()  # releases a rollback leaves pending
+        self.refuse: dict[str, Exception] = {}  # verb -> error every such call raises
 
     def _call(self, verb: str, release: str) -> None:
         self.calls.append((verb, release))
+        if verb in self.refuse:
+            raise self.refuse[verb]
         if self.fail_next:
             raise self.fail_next.pop(0)
 
@@ -230,7 +391,8 @@ class FakeHelm:
 
     async def rollback(self, release: str, namespace: str) -> None:
         self._call("rollback", release)
-        self.releases[(namespace, release)].status = "deployed"
+        if release not in self.stuck:
+            self.releases[(namespace, release)].status = "deployed"
 
     async def uninstall(self, release: str, namespace: str) -> None:
         self._call("uninstall", release)
@@ -247,6 +409,10 @@ class FakeCluster:
         self.helm = helm
         self.namespaces: dict[str, dict[str, str]] = {}
         self.never_ready: set[str] = set()
+        # Knobs: something that happens while a provision waits for readiness (a newer
+        # event, a lost lease), and errors the next observations raise.
+        self.during_wait: Callable[[str, str], Awaitable[object]] | None = None
+        self.fail_observe: list[Exception] = []
 
     async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
         self.namespaces[name] = dict(labels)
@@ -263,6 +429,8 @@ class FakeCluster:
         assert name not in self.namespaces
 
     async def wait_deployment_available(self, namespace: str, release: str, timeout: float) -> None:
+        if self.during_wait is not None:
+            await self.during_wait(namespace, release)
         if namespace in self.never_ready or (namespace, release) not in self.helm.releases:
             raise TransientError("wait for deployment available", "not available")
 
@@ -270,6 +438,8 @@ class FakeCluster:
         return set(self.namespaces)
 
     async def observe(self, namespace: str, release: str) -> Observed:
+        if self.fail_observe:
+            raise self.fail_observe.pop(0)
         routes = {
             "preview": Route("preview", 3000, "/preview"),
             "chat": Route("chat", 3001, "/chat"),
@@ -282,7 +452,7 @@ class FakePublisher:
     """Collects sent records."""
 
     def __init__(self) -> None:
-        self.sent: list[Record] = []
+        self.sent: list[Sent] = []  # (topic, key, value, headers), in send order
 
     async def send(
         self,
@@ -293,5 +463,5 @@ class FakePublisher:
     ) -> None:
         self.sent.append((topic, key, value, list(headers)))
 
-    async def send_many(self, records: Sequence[Record]) -> None:
-        self.sent.extend(records)
+    async def send_many(self, messages: Sequence[OutboxMessage]) -> None:
+        self.sent.extend((m.topic, m.key, m.value, list(m.headers)) for m in messages)

@@ -21,8 +21,8 @@ import structlog
 import yaml
 
 from consumer.domain.errors import PermanentError, StepTimeout, TransientError
+from consumer.domain.release import ReleaseInfo, ReleaseState
 from consumer.observability import metrics
-from consumer.ports import ReleaseInfo, ReleaseState
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from consumer.ports import Record
+from consumer.ports import OutboxMessage
 
 
 class KafkaPublisher:
@@ -41,10 +41,10 @@ class KafkaPublisher:
     ) -> None:
         await self._producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
 
-    async def send_many(self, records: Sequence[Record]) -> None:
+    async def send_many(self, messages: Sequence[OutboxMessage]) -> None:
         """Send a batch, pipelined, and wait for every acknowledgement (order kept)."""
         futures = [
-            await self._producer.send(topic, value=value, key=key, headers=list(headers))
-            for topic, key, value, headers in records
+            await self._producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers))
+            for m in messages
         ]
         await asyncio.gather(*futures)

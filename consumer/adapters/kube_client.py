@@ -20,12 +20,16 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from consumer.adapters.project_access import ProjectAccess
 from consumer.domain import naming
 from consumer.domain.endpoints import COMPONENTS, Observed, Route
 from consumer.domain.errors import PermanentError, StepTimeout, TransientError
 
 WATCH_WINDOW_SECONDS = 10
 REQUEST_TIMEOUT = (5, 30)  # connect, read: seconds
+
+
+ApiClient = client.ApiClient  # for the composition root, which must not import kubernetes
 
 
 def api_client(kubeconfig: str | None) -> client.ApiClient:
@@ -41,9 +45,15 @@ class KubeCluster:
     """Namespaces, readiness and endpoints of project releases."""
 
     def __init__(
-        self, api: client.ApiClient, *, threads: int = 16, terminating_wait: float = 300
+        self,
+        api: client.ApiClient,
+        *,
+        threads: int = 16,
+        terminating_wait: float = 300,
+        access: ProjectAccess | None = None,
     ) -> None:
         self._terminating_wait = terminating_wait
+        self._access = access  # None: the credentials already hold every right (local stack)
         self._core = client.CoreV1Api(api)
         self._apps = client.AppsV1Api(api)
         self._net = client.NetworkingV1Api(api)
@@ -84,6 +94,7 @@ class KubeCluster:
         if current is None:
             body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels))
             if await self._maybe(step, self._core.create_namespace, body) is not None:
+                await self._grant_access(step, name)
                 return
             current = await self._call(step, self._core.read_namespace, name)
         if current.status and current.status.phase == "Terminating":
@@ -95,10 +106,17 @@ class KubeCluster:
         owner = (current.metadata.labels or {}).get(naming.MANAGED_BY_LABEL)
         if owner != naming.MANAGER:
             raise PermanentError(step, f"namespace {name} exists but is not managed by devsessions")
+        await self._grant_access(step, name)  # also for namespaces made before bindings existed
         if any((current.metadata.labels or {}).get(k) != v for k, v in labels.items()):
             await self._call(
                 step, self._core.patch_namespace, name, {"metadata": {"labels": labels}}
             )
+
+    async def _grant_access(self, step: str, name: str) -> None:
+        """Bind the service's per-project rights in namespace ``name`` (see project_access)."""
+        if self._access is not None:
+            access = self._access
+            await self._run(step, functools.partial(access.ensure, name, REQUEST_TIMEOUT))
 
     async def namespace_exists(self, name: str) -> bool:
         return await self._maybe("read namespace", self._core.read_namespace, name) is not None
@@ -257,7 +275,8 @@ class KubeCluster:
         return "; ".join(parts)
 
     def close(self) -> None:
-        """Stop the thread pool (waits for calls in flight)."""
+        """Stop the thread pool without waiting: queued calls are cancelled, calls already
+        running finish in their threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -93,7 +93,7 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
         ready = await asyncio.wait_for(_await_ready(answers, project), timeout)
     console.rule("SessionReady received from the output topic")
     console.print_json(json.dumps(ready))
-    session = await service.store.get(project)
+    session = await service.sessions.get(project)
     if session is not None:
         ip = session.endpoints.ip_address if session.endpoints else ""
         console.rule("devsessions sessions show " + project)

@@ -32,8 +32,13 @@ def main() -> None:
     """Console entry: known operational failures print one line and exit 1, no traceback."""
     from sqlalchemy.exc import DBAPIError, ProgrammingError
 
+    from consumer.ports import DatabaseUnavailable
+
     try:
         app()
+    except DatabaseUnavailable as exc:
+        typer.echo(f"error: database unavailable: {exc.__cause__ or exc}", err=True)
+        raise SystemExit(1) from None
     except ProgrammingError as exc:
         hint = " (is the schema current? run `devsessions migrate`)"
         typer.echo(f"error: database: {exc.orig}{hint}", err=True)

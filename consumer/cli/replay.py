@@ -50,7 +50,7 @@ def replay(
                 return await replay_mod.replay(
                     log,
                     intake=service.intake,
-                    store=service.store,
+                    sessions=service.sessions,
                     workers=service.workers,
                     resync=service.resync,
                     relay=service.relay,

@@ -11,12 +11,18 @@ import typer
 app = typer.Typer(no_args_is_help=True)
 
 
-async def _with_store(fn: Any) -> Any:
+async def _with_database(fn: Any) -> Any:
     from consumer import bootstrap
     from consumer import settings as settings_mod
 
-    async with bootstrap.open_store(settings_mod.load()) as store:
-        return await fn(store)
+    async with bootstrap.open_database(settings_mod.load()) as uow:
+        return await fn(uow)
+
+
+async def _with_queries(fn: Any) -> Any:
+    from consumer.service.queries import SessionQueries
+
+    return await _with_database(lambda uow: fn(SessionQueries(uow)))
 
 
 @app.command()
@@ -27,7 +33,7 @@ def show(
     """Print one project's session (the design's field names)."""
     from consumer.views import session_view
 
-    session = asyncio.run(_with_store(lambda store: store.get(project_uuid)))
+    session = asyncio.run(_with_queries(lambda q: q.get(project_uuid)))
     if session is None:
         typer.echo(f"no session for project {project_uuid}", err=True)
         raise typer.Exit(1)
@@ -45,7 +51,7 @@ def list_(limit: int = typer.Option(100, help="At most this many sessions.")) ->
     from rich.console import Console
     from rich.table import Table
 
-    sessions = asyncio.run(_with_store(lambda store: store.list_sessions(limit=limit)))
+    sessions = asyncio.run(_with_queries(lambda q: q.list(limit=limit)))
     table = Table("project_uuid", "status", "desired", "ip_address", "attempts", "updated_at")
     for s in sessions:
         table.add_row(
@@ -63,20 +69,11 @@ def list_(limit: int = typer.Option(100, help="At most this many sessions.")) ->
 def retry(project_uuid: str) -> None:
     """Revive a failed session: the running service picks it up on its next resync."""
     from consumer.bootstrap import SystemClock, owner_id
-    from consumer.domain import reconcile
-    from consumer.domain.model import Status
+    from consumer.service import admin
 
-    async def go(store: Any) -> str:
-        owner = f"cli:{owner_id()}"
-        session = await store.claim(project_uuid, owner, SystemClock().now(), 60)
-        if session is None:
-            return "not found, or being worked on right now"
-        if session.status is not Status.FAILED:
-            await store.release(project_uuid, owner)
-            return f"not failed (status {session.status.value}); nothing to do"
-        revived = reconcile.retried(session, SystemClock().now())
-        if not await store.save(revived, owner=owner, release=True):
-            return "changed meanwhile (a newer event arrived); nothing to do"
-        return "queued for retry"
+    async def go(uow: Any) -> str:
+        return await admin.retry_failed(
+            uow, project_uuid, owner=f"cli:{owner_id()}", now=SystemClock().now()
+        )
 
-    typer.echo(asyncio.run(_with_store(go)))
+    typer.echo(asyncio.run(_with_database(go)))

@@ -21,7 +21,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from consumer.domain import naming
+from consumer.domain import backoff, naming
 from consumer.domain.model import Cause, Desired, LogPosition, SessionState, Status
 
 
@@ -30,6 +30,7 @@ class Reply(enum.StrEnum):
 
     SESSION_READY = "session.ready"
     SESSION_DELETED = "session.deleted"
+    SESSION_REFUSED = "session.refused"  # SessionFailed, not retried: the event breaks a rule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +77,40 @@ def decide(
             current, event, cause=cause, position=position, now=now, lifetime=lifetime
         )
     return _on_deleted(current, event, cause=cause, position=position, now=now, lifetime=lifetime)
+
+
+def refuse(
+    current: SessionState | None,
+    event: Created,
+    why: str,
+    *,
+    cause: Cause,
+    position: LogPosition,
+    now: datetime,
+    lifetime: timedelta,
+) -> IntakeDecision:
+    """A ``ProjectCreated`` that breaks a rule (``why``): answered, never acted on.
+
+    A new project is recorded as ``failed`` (converged: no work, no retry) without the
+    refused overrides; an existing session keeps what it has. Either way the high-water
+    mark moves, so the refusal is not re-decided, and a ``SessionFailed`` names the rule.
+    """
+    if current is not None and not position.is_after(current.high_water):
+        return IntakeDecision(None, reason="stale: at or before the project's high-water mark")
+    if current is None:
+        fresh = _new_session(event.project_uuid, cause, position, now, lifetime)
+        refused = dataclasses.replace(
+            fresh,
+            project_id=event.project_id,
+            user_id=event.user_id,
+            status=Status.FAILED,
+            generation=1,
+            observed_generation=1,
+            last_error=why,
+        )
+    else:
+        refused = dataclasses.replace(current, high_water=position, updated_at=now)
+    return IntakeDecision(refused, replies=(Reply.SESSION_REFUSED,), reason=f"refused: {why}")
 
 
 def _on_created(
@@ -179,13 +214,10 @@ def _want_present(
 
 def _new_desire(session: SessionState, desired: Desired, cause: Cause) -> SessionState:
     """A new generation of what the log asks for: work starts afresh from this cause."""
-    return dataclasses.replace(
+    return backoff.fresh_start(
         session,
         desired=desired,
         status=Status.PENDING if desired is Desired.PRESENT else Status.DELETING,
         generation=session.generation + 1,
         cause=cause,
-        attempts=0,
-        last_error=None,
-        next_attempt_at=None,
     )

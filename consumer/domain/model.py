@@ -1,7 +1,8 @@
 """The session aggregate as the domain sees it: states, positions in the log, endpoints.
 
 ``SessionState`` is an immutable snapshot of one row of the ``sessions`` table; decisions
-return new snapshots (via ``dataclasses.replace``) and the store persists them.
+return new snapshots (via ``dataclasses.replace``) and the ``Sessions`` repository
+persists them.
 """
 
 from __future__ import annotations
@@ -77,8 +78,18 @@ class Endpoints:
     vscode_internal_url: str
 
 
+ENDPOINT_FIELDS = tuple(field.name for field in dataclasses.fields(Endpoints))
+"""The endpoint field names, in order: the one definition that columns, rows, views and
+``SessionReady`` are built from (the wire model in ``events`` is checked against it)."""
+
+
+def endpoint_values(endpoints: Endpoints | None) -> dict[str, str | None]:
+    """Every endpoint field by name; all None for a session without endpoints."""
+    return {name: getattr(endpoints, name) if endpoints else None for name in ENDPOINT_FIELDS}
+
+
 # The fields the reconciler writes; intake owns the rest. Writes of these are
-# conditional on the generation they were decided for (see ``Store.save``).
+# conditional on the generation they were decided for (see ``Sessions.save_outcome``).
 RECONCILER_FIELDS = (
     "status",
     "observed_generation",

@@ -12,6 +12,7 @@ import enum
 import random
 from datetime import datetime, timedelta
 
+from consumer.domain import backoff
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.model import Desired, Endpoints, SessionState, Status
 
@@ -44,7 +45,7 @@ def provisioned(
     session: SessionState, endpoints: Endpoints, now: datetime, lifetime: timedelta
 ) -> SessionState:
     """The session after a successful provision of its current generation."""
-    return dataclasses.replace(
+    return backoff.fresh_start(
         session,
         status=Status.RUNNING,
         observed_generation=session.generation,
@@ -52,15 +53,12 @@ def provisioned(
         ready_at=now,
         expires_at=now + lifetime,
         updated_at=now,
-        attempts=0,
-        last_error=None,
-        next_attempt_at=None,
     )
 
 
 def torn_down(session: SessionState, now: datetime) -> SessionState:
     """The session after its namespace is gone."""
-    return dataclasses.replace(
+    return backoff.fresh_start(
         session,
         status=Status.DELETED,
         observed_generation=session.generation,
@@ -68,9 +66,6 @@ def torn_down(session: SessionState, now: datetime) -> SessionState:
         deleted_at=now,
         expires_at=now,
         updated_at=now,
-        attempts=0,
-        last_error=None,
-        next_attempt_at=None,
     )
 
 
@@ -97,22 +92,19 @@ def failed(
     attempts = session.attempts + 1
     will_retry = not permanent and attempts < policy.max_attempts
     if will_retry:
-        delay = policy.delay(attempts, rng)
-        after = dataclasses.replace(
+        after = backoff.failed_attempt(
             session,
-            attempts=attempts,
-            last_error=reason,
+            reason,
+            retry_at=now + timedelta(seconds=policy.delay(attempts, rng)),
             updated_at=now,
-            next_attempt_at=now + timedelta(seconds=delay),
             status=Status.PENDING if session.desired is Desired.PRESENT else Status.DELETING,
         )
     else:
-        after = dataclasses.replace(
+        after = backoff.failed_attempt(
             session,
-            attempts=attempts,
-            last_error=reason,
+            reason,
+            retry_at=None,
             updated_at=now,
-            next_attempt_at=None,
             status=Status.FAILED,
             observed_generation=session.generation,
         )
@@ -126,12 +118,4 @@ def retried(session: SessionState, now: datetime) -> SessionState:
     belongs to the log's events.
     """
     status = Status.PENDING if session.desired is Desired.PRESENT else Status.DELETING
-    return dataclasses.replace(
-        session,
-        status=status,
-        retries=session.retries + 1,
-        attempts=0,
-        last_error=None,
-        next_attempt_at=None,
-        updated_at=now,
-    )
+    return backoff.fresh_start(session, status=status, retries=session.retries + 1, updated_at=now)

@@ -8,10 +8,27 @@ where each allowed override lands in the chart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from consumer.domain.endpoints import COMPONENTS
 from consumer.domain.model import SessionState
+
+
+def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``, maps merged key by key (as Helm merges values files).
+
+    The base is the operator's values file for every release (e.g. the local stack's
+    images); the project's own values win wherever both set a key.
+    """
+    out: dict[str, Any] = dict(base)
+    for key, value in over.items():
+        below = out.get(key)
+        if isinstance(below, Mapping) and isinstance(value, Mapping):
+            out[key] = merged(below, value)
+        else:
+            out[key] = value
+    return out
 
 
 def chart_values(session: SessionState, *, ingress_host: str) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
         except Exception:
             return False
 
-    return app, http.with_routes(app, store=service.store, ready=ready)
+    return app, http.with_routes(app, sessions=service.sessions, ready=ready)
 
 
 class Server(uvicorn.Server):

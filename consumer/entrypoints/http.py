@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import make_asgi_app
 
-from consumer.ports import Store
+from consumer.service.queries import SessionQueries
 from consumer.views import session_view
 
 Scope = MutableMapping[str, Any]
@@ -42,7 +42,9 @@ async def _json(send: Send, status: int, body: Any) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def with_routes(app: ASGIApp, *, store: Store, ready: Callable[[], Awaitable[bool]]) -> ASGIApp:
+def with_routes(
+    app: ASGIApp, *, sessions: SessionQueries, ready: Callable[[], Awaitable[bool]]
+) -> ASGIApp:
     """Wrap the FastStream ASGI app with our routes; everything else goes to ``app``."""
     metrics_app = make_asgi_app()
     asyncapi = json.loads(resources.files("events").joinpath("asyncapi.json").read_text())
@@ -62,7 +64,7 @@ def with_routes(app: ASGIApp, *, store: Store, ready: Callable[[], Awaitable[boo
         elif path == "/asyncapi.json":
             await _json(send, 200, asyncapi)
         elif match := SESSION_PATH.match(path):
-            session = await store.get(match["uuid"])
+            session = await sessions.get(match["uuid"])
             if session is None:
                 await _json(send, 404, {"error": "no session for this project"})
             else:

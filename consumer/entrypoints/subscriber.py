@@ -83,9 +83,15 @@ def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> 
         description="ProjectCreated / ProjectDeleted, CloudEvents binary mode, key = project UUID",
     )
     async def on_project_event(body: bytes, message: KafkaMessage) -> None:
-        record = RawRecord.of(message.raw_message)
-        verdict = await guard.process(record)
-        if verdict is Verdict.ACK:
-            await message.ack()
-        else:
-            await message.nack()
+        await deliver(message, guard)
+
+
+async def deliver(message: KafkaMessage, guard: DeliveryGuard) -> Verdict:
+    """Let the guard apply the record, then commit its offset (ACK) or seek back to it
+    so it is read again (RETRY_LATER: ``nack`` rewinds the partition, commits nothing)."""
+    verdict = await guard.process(RawRecord.of(message.raw_message))
+    if verdict is Verdict.ACK:
+        await message.ack()
+    else:
+        await message.nack()
+    return verdict

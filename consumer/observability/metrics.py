@@ -1,8 +1,10 @@
 """Prometheus metrics of the service, exposed on ``/metrics``.
 
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` histograms) so
-dashboards and alerts read naturally: intake outcomes, reconcile actions and their
-duration, Helm calls by verb, outbox backlog and publish lag.
+dashboards and alerts read naturally: intake outcomes, dead letters, reconcile actions and
+their duration, work in flight and queued, Helm calls by verb and their duration, outbox
+events published and their publish lag (write to publish), drift repairs. There is no
+outbox backlog gauge: the lag histogram is what shows a relay falling behind.
 """
 
 from __future__ import annotations

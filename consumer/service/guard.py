@@ -1,7 +1,7 @@
 """Delivery guard around intake: decides when a record may be acknowledged.
 
-The subscriber commits an offset only after this returns. Database trouble (the store is
-unreachable) is retried with backoff, then the record is handed back to Kafka
+The subscriber commits an offset only after this returns. Database trouble (the database
+is unreachable) is retried with backoff, then the record is handed back to Kafka
 (``retry_later``) so the consumer keeps polling and never trips ``max.poll.interval.ms``;
 nothing passes an unapplied event. Any other failure is a poison record: after a few
 attempts it is dead-lettered with the error, so one bad record never blocks its
@@ -15,25 +15,16 @@ import enum
 import time
 
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from consumer.ports import DatabaseUnavailable
 from consumer.service.intake import Intake, RawRecord
 
 log = structlog.get_logger(__name__)
 
-_UNAVAILABLE = (
-    OperationalError,
-    InterfaceError,
-    PoolTimeout,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
-# SQLSTATE classes that say "this statement, with this data, can never succeed"; every
-# other database error (connection, starting up, too many clients, read-only standby,
-# serialization, lock timeouts, ...) is the database's state, not the record's fault.
-_DETERMINISTIC_SQLSTATE = ("22", "23", "42")
+# The database adapter says which of its failures are the database's state (connection,
+# starting up, too many clients, read-only standby, serialization, lock timeouts, ...):
+# ``DatabaseUnavailable``. Raw network errors and timeouts count as that too.
+_UNAVAILABLE = (DatabaseUnavailable, ConnectionError, OSError, TimeoutError)
 
 
 class Verdict(enum.StrEnum):
@@ -45,14 +36,7 @@ class Verdict(enum.StrEnum):
 
 def _unavailable(exc: BaseException) -> bool:
     """True when the failure is the database's state: retry, never dead-letter."""
-    if isinstance(exc, _UNAVAILABLE):
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
-        return not sqlstate.startswith(_DETERMINISTIC_SQLSTATE)
-    return False
+    return isinstance(exc, _UNAVAILABLE)
 
 
 class DeliveryGuard:

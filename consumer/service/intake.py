@@ -2,8 +2,10 @@
 
 Called by the Kafka subscriber for every record, before the offset is committed. A record
 that does not decode goes to the dead-letter topic with the reason; a decoded event is
-applied in one transaction (inbox, session, outbox) by the pure ``domain.intake`` rules.
-Helm and Kubernetes are never touched here: the reconciler is woken instead.
+applied in one unit of work, read top to bottom in ``_apply``: lock the project, record
+the event id (a duplicate stops here), load the session for update, decide (pure,
+``domain.intake``), save, queue the immediate answers in the outbox, commit. Helm and
+Kubernetes are never touched here: the reconciler is woken instead, after the commit.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import structlog
 
 import events
 from consumer.domain import intake
+from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Cause, LogPosition, SessionState
 from consumer.observability import metrics
-from consumer.ports import Clock, InboxKey, OutboxMessage, Publisher, Store
+from consumer.ports import Clock, InboxKey, OutboxMessage, Publisher, UnitOfWorkFactory
 from consumer.service.messages import MessageFactory
 
 log = structlog.get_logger(__name__)
@@ -77,13 +80,21 @@ def _identity(record: RawRecord) -> tuple[str, str] | None:
     return source, event_id
 
 
+def _intent(data: events.ProjectEvent) -> intake.Created | intake.Deleted:
+    """The parts of a decoded event the intake decision needs."""
+    if isinstance(data, events.ProjectCreated):
+        overrides = data.overrides.model_dump(exclude_defaults=True) if data.overrides else {}
+        return intake.Created(data.project_uuid, data.project_id, data.user_id, overrides)
+    return intake.Deleted(data.project_uuid)
+
+
 class Intake:
-    """Applies input records to the store."""
+    """Applies input records: decode, then one unit of work per event (or a dead letter)."""
 
     def __init__(
         self,
         *,
-        store: Store,
+        uow: UnitOfWorkFactory,
         publisher: Publisher,
         clock: Clock,
         messages: MessageFactory,
@@ -92,11 +103,13 @@ class Intake:
         lifetime: timedelta,
         on_work: Callable[[str], None] = lambda _: None,
         on_outbox: Callable[[], None] = lambda: None,
+        images: ImagePolicy | None = None,
     ) -> None:
-        self._store, self._publisher, self._clock = store, publisher, clock
+        self._uow, self._publisher, self._clock = uow, publisher, clock
         self._messages, self._consumer = messages, consumer_name
         self._dlq, self._lifetime = dead_letter_topic, lifetime
         self._on_work, self._on_outbox = on_work, on_outbox
+        self._images = images or ImagePolicy()  # default: no image override allowed
 
     async def handle(self, record: RawRecord, *, dead_letter: bool = True) -> Outcome:
         """Apply ``record``; a bad record is dead-lettered (or only counted, on replay)."""
@@ -121,7 +134,8 @@ class Intake:
         instead of one transaction per record.
         """
         identities = [_identity(r) for r in records]
-        known = await self._store.seen(self._consumer, [i for i in identities if i is not None])
+        async with self._uow() as uow:
+            known = await uow.inbox.seen(self._consumer, [i for i in identities if i is not None])
         outcomes = []
         for record, identity in zip(records, identities, strict=True):
             if identity in known:
@@ -158,55 +172,75 @@ class Intake:
         self, envelope: events.Envelope[events.ProjectEvent], position: LogPosition
     ) -> Outcome:
         data = envelope.data
-        cause = Cause(envelope.id, envelope.source)
-        event: intake.Created | intake.Deleted
-        if isinstance(data, events.ProjectCreated):
-            overrides = data.overrides.model_dump(exclude_defaults=True) if data.overrides else {}
-            event = intake.Created(data.project_uuid, data.project_id, data.user_id, overrides)
-        else:
-            event = intake.Deleted(data.project_uuid)
-        decided: list[intake.IntakeDecision] = []
-
-        def decide(
-            current: SessionState | None,
-        ) -> tuple[SessionState | None, Sequence[OutboxMessage], bool]:
-            now = self._clock.now()
-            decision = intake.decide(
-                current, event, cause=cause, position=position, now=now, lifetime=self._lifetime
-            )
-            decided.append(decision)
-            replies = [
-                self._reply(decision.session, reply, cause)
-                for reply in decision.replies
-                if decision.session is not None
-            ]
-            return decision.session, replies, decision.reconcile
-
-        key = InboxKey(self._consumer, envelope.source, envelope.id)
-        result = await self._store.apply_intake(key, position, data.project_uuid, decide)
-        if result.duplicate:
+        with structlog.contextvars.bound_contextvars(
+            project_uuid=data.project_uuid, event_id=envelope.id, action="intake"
+        ):
+            cause = Cause(envelope.id, envelope.source)
+            key = InboxKey(self._consumer, envelope.source, envelope.id)
+            async with self._uow() as uow:
+                await uow.sessions.lock(data.project_uuid)
+                if not await uow.inbox.add(key, data.project_uuid, position):
+                    log.info("duplicate event skipped")
+                    return Outcome.DUPLICATE
+                current = await uow.sessions.get(data.project_uuid, for_update=True)
+                event = _intent(data)
+                refusal = (
+                    self._images.refusal(event.overrides)
+                    if isinstance(event, intake.Created)
+                    else None
+                )
+                decision = self._decide(current, event, refusal, cause, position)
+                if decision.session is not None:
+                    await uow.sessions.put(decision.session)
+                replies = self._replies(decision, cause, refusal or "")
+                await uow.outbox.add(replies)
+                await uow.commit()
             log.info(
-                "duplicate event skipped", event_id=envelope.id, project_uuid=data.project_uuid
+                "event applied",
+                type=envelope.type.value,
+                reason=decision.reason,
+                partition=position.partition,
+                offset=position.offset,
             )
-            return Outcome.DUPLICATE
-        reason = decided[-1].reason if decided else ""
-        log.info(
-            "event applied",
-            type=envelope.type.value,
-            event_id=envelope.id,
-            project_uuid=data.project_uuid,
-            reason=reason,
-            partition=position.partition,
-            offset=position.offset,
-        )
-        if decided and decided[-1].replies:
+        if replies:
             self._on_outbox()
-        if result.reconcile:
+        if decision.reconcile:
             self._on_work(data.project_uuid)
-        return Outcome.APPLIED if result.changed else Outcome.UNCHANGED
+        return Outcome.APPLIED if decision.session is not None else Outcome.UNCHANGED
 
-    def _reply(self, session: SessionState, reply: intake.Reply, cause: Cause) -> OutboxMessage:
+    def _decide(
+        self,
+        current: SessionState | None,
+        event: intake.Created | intake.Deleted,
+        refusal: str | None,
+        cause: Cause,
+        position: LogPosition,
+    ) -> intake.IntakeDecision:
+        """The pure decision; a create whose image overrides break the allow-list is refused."""
+        now, lifetime = self._clock.now(), self._lifetime
+        if refusal is not None and isinstance(event, intake.Created):
+            return intake.refuse(
+                current, event, refusal, cause=cause, position=position, now=now, lifetime=lifetime
+            )
+        return intake.decide(
+            current, event, cause=cause, position=position, now=now, lifetime=lifetime
+        )
+
+    def _replies(
+        self, decision: intake.IntakeDecision, cause: Cause, refusal: str
+    ) -> list[OutboxMessage]:
+        """The answers the decision publishes at once, encoded for the outbox."""
+        session = decision.session
+        if session is None:
+            return []
+        return [self._reply(session, reply, cause, refusal) for reply in decision.replies]
+
+    def _reply(
+        self, session: SessionState, reply: intake.Reply, cause: Cause, refusal: str
+    ) -> OutboxMessage:
         now = self._clock.now()
         if reply is intake.Reply.SESSION_READY:
             return self._messages.session_ready(session, cause, now)
+        if reply is intake.Reply.SESSION_REFUSED:
+            return self._messages.session_refused(session, cause, refusal, now)
         return self._messages.session_deleted(session, cause, now)

@@ -32,16 +32,7 @@ class MessageFactory:
             namespace=session.namespace,
             release_name=session.release_name,
             status="running",
-            ip_address=ep.ip_address,
-            preview_url=ep.preview_url,
-            preview_path=ep.preview_path,
-            chat_url=ep.chat_url,
-            chat_path=ep.chat_path,
-            vscode_url=ep.vscode_url,
-            vscode_path=ep.vscode_path,
-            preview_internal_url=ep.preview_internal_url,
-            chat_internal_url=ep.chat_internal_url,
-            vscode_internal_url=ep.vscode_internal_url,
+            **dataclasses.asdict(ep),
             ready_at=session.ready_at or now,
             expires_at=session.expires_at,
         )
@@ -83,6 +74,20 @@ class MessageFactory:
             f".r{session.retries}.a{session.attempts}"
         )
         return self._message(data, session.cause, kind, now)
+
+    def session_refused(
+        self, session: SessionState, cause: Cause, reason: str, now: datetime
+    ) -> OutboxMessage:
+        """``SessionFailed`` (not retried) for an event refused at intake; one id per event."""
+        data = events.SessionFailed(
+            project_uuid=session.project_uuid,
+            operation="provision",
+            reason=reason[:2000],
+            will_retry=False,
+            attempts=1,  # the one attempt there will be
+            failed_at=now,
+        )
+        return self._message(data, cause, "session.failed.refused", now)
 
     def _message(
         self, data: events.SessionEvent, cause: Cause, kind: str, now: datetime

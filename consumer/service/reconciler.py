@@ -25,7 +25,7 @@ from consumer.domain.errors import ActionError, PermanentError, TransientError
 from consumer.domain.model import SessionState
 from consumer.domain.reconcile import Action
 from consumer.observability import metrics
-from consumer.ports import Clock, Cluster, Helm, OutboxMessage, Store
+from consumer.ports import Clock, Cluster, Helm, OutboxMessage, UnitOfWorkFactory
 from consumer.service.actions.provision import ProvisionConfig, provision
 from consumer.service.actions.teardown import teardown
 from consumer.service.messages import MessageFactory
@@ -51,7 +51,7 @@ class Reconciler:
     def __init__(
         self,
         *,
-        store: Store,
+        uow: UnitOfWorkFactory,
         helm: Helm,
         cluster: Cluster,
         clock: Clock,
@@ -61,13 +61,17 @@ class Reconciler:
         on_outbox: Callable[[], None] = lambda: None,
         rng: random.Random | None = None,
     ) -> None:
-        self._store, self._helm, self._cluster = store, helm, cluster
+        self._uow, self._helm, self._cluster = uow, helm, cluster
         self._clock, self._messages, self._config = clock, messages, config
         self._owner, self._on_outbox = owner, on_outbox
         self._rng = rng or random.Random()
 
     async def reconcile(self, project_uuid: str) -> SessionState | None:
         """Run actions for ``project_uuid`` until it converges, waits, or is owned elsewhere."""
+        with structlog.contextvars.bound_contextvars(project_uuid=project_uuid):
+            return await self._reconcile(project_uuid)
+
+    async def _reconcile(self, project_uuid: str) -> SessionState | None:
         session = await self._claim(project_uuid)
         if session is None:
             return None
@@ -86,24 +90,38 @@ class Reconciler:
                     session = outcome
             return session
         finally:
-            await self._store.release(project_uuid, self._owner)
+            await self._release(project_uuid)
 
     async def _claim(self, project_uuid: str) -> SessionState | None:
-        return await self._store.claim(
-            project_uuid, self._owner, self._clock.now(), self._config.lease_seconds
-        )
+        """Take or renew the project's lease; None when another worker holds it."""
+        async with self._uow() as uow:
+            session = await uow.leases.claim(project_uuid, self._owner, self._config.lease_seconds)
+            await uow.commit()
+        return session
+
+    async def _release(self, project_uuid: str) -> None:
+        async with self._uow() as uow:
+            await uow.leases.release(project_uuid, self._owner)
+            await uow.commit()
+
+    async def _save(self, session: SessionState, outbox: list[OutboxMessage]) -> bool:
+        """Record an outcome and its events; False when the lease or generation moved."""
+        async with self._uow() as uow:
+            if not await uow.sessions.save_outcome(session, owner=self._owner):
+                return False
+            await uow.outbox.add(outbox)
+            await uow.commit()
+        return True
 
     async def _step(self, session: SessionState, action: Action) -> SessionState | None:
+        with structlog.contextvars.bound_contextvars(action=action.value):
+            return await self._run_step(session, action)
+
+    async def _run_step(self, session: SessionState, action: Action) -> SessionState | None:
         running = reconcile.started(session, action, self._clock.now())
-        if not await self._store.save(running, owner=self._owner):
+        if not await self._save(running, []):
             return None
-        log.info(
-            "reconcile action",
-            action=action.value,
-            project_uuid=session.project_uuid,
-            generation=session.generation,
-            attempt=session.attempts + 1,
-        )
+        log.info("reconcile action", generation=session.generation, attempt=session.attempts + 1)
         started = time.monotonic()
         metrics.INFLIGHT.inc()
         try:
@@ -114,7 +132,7 @@ class Reconciler:
         if outcome is None:
             return None
         done, outbox = outcome
-        if not await self._store.save(done, owner=self._owner, outbox=outbox):
+        if not await self._save(done, outbox):
             return None
         if outbox:
             self._on_outbox()
@@ -140,18 +158,10 @@ class Reconciler:
                         self._claim(session.project_uuid), self._config.lease_seconds / 3
                     )
                 except Exception as exc:  # cannot confirm the lease: stop acting on it
-                    log.warning(
-                        "lease renewal failed; abandoning action",
-                        error=repr(exc),
-                        project_uuid=session.project_uuid,
-                    )
+                    log.warning("lease renewal failed; abandoning action", error=repr(exc))
                     return None
                 if claimed is None or claimed.generation != session.generation:
-                    log.warning(
-                        "lease lost or desire changed; abandoning action",
-                        action=action.value,
-                        project_uuid=session.project_uuid,
-                    )
+                    log.warning("lease lost or desire changed; abandoning action")
                     return None
         finally:
             if not task.done():
@@ -189,7 +199,7 @@ class Reconciler:
                 else TransientError("unexpected", f"{type(caught).__name__}: {caught}")
             )
             if not isinstance(caught, ActionError):
-                log.exception("unexpected error in action", project_uuid=session.project_uuid)
+                log.exception("unexpected error in action")
             metrics.ACTIONS.labels(action=action.value, result="failed").inc()
             now = self._clock.now()
             failure = reconcile.failed(
@@ -202,8 +212,6 @@ class Reconciler:
             )
             log.warning(
                 "reconcile action failed",
-                action=action.value,
-                project_uuid=session.project_uuid,
                 error=str(exc),
                 attempts=failure.attempts,
                 will_retry=failure.will_retry,
@@ -217,7 +225,5 @@ class Reconciler:
             )
             return failure.session, [message]
         metrics.ACTIONS.labels(action=action.value, result="succeeded").inc()
-        log.info(
-            "reconcile action succeeded", action=action.value, project_uuid=session.project_uuid
-        )
+        log.info("reconcile action succeeded")
         return done, [message]

@@ -2,7 +2,7 @@
 
 Two phases, so the cluster never sees a transient state of the log (a create that a
 later delete cancels is never installed):
-1. read the whole input topic and apply every event to the store (inbox and per-project
+1. read the whole input topic and apply every event to PostgreSQL (inbox and per-project
    high-water marks make already-applied events no-ops: a replay onto a complete database
    changes nothing and calls Helm zero times);
 2. reconcile every session that is not converged (on an empty database this adopts the
@@ -17,8 +17,8 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
-from consumer.ports import Store
 from consumer.service.intake import Intake, RawRecord
+from consumer.service.queries import SessionQueries
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
@@ -49,7 +49,7 @@ async def replay(
     log: AsyncIterator[RawRecord],
     *,
     intake: Intake,
-    store: Store,
+    sessions: SessionQueries,
     workers: KeyedWorkers,
     resync: Resync,
     relay: OutboxRelay,
@@ -72,9 +72,7 @@ async def replay(
         if len(batch) >= BATCH:
             await apply()
     await apply()
-    unconverged = [
-        s.project_uuid for s in await store.list_sessions(limit=1_000_000) if not s.converged
-    ]
+    unconverged = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
     progress.total("reconcile", len(unconverged))
     report.reconciled = len(unconverged)
     workers.start()
@@ -82,9 +80,7 @@ async def replay(
     while unconverged and time.monotonic() < deadline:
         await resync.once()
         await workers.wait_idle()
-        still = [
-            s.project_uuid for s in await store.list_sessions(limit=1_000_000) if not s.converged
-        ]
+        still = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
         progress.advance("reconcile", len(unconverged) - len(still))
         unconverged = still
         if unconverged:

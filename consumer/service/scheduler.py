@@ -8,13 +8,13 @@ or ``deleting``), when a retry's backoff expires, or when another replica's leas
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 import structlog
 
 from consumer.observability import metrics
-from consumer.ports import Clock, Cluster, Store
+from consumer.ports import Clock, Cluster, UnitOfWorkFactory
+from consumer.service.loops import run_periodically
 from consumer.service.workers import KeyedWorkers
 
 log = structlog.get_logger(__name__)
@@ -26,7 +26,7 @@ class Resync:
     def __init__(
         self,
         *,
-        store: Store,
+        uow: UnitOfWorkFactory,
         workers: KeyedWorkers,
         clock: Clock,
         interval: float,
@@ -35,7 +35,7 @@ class Resync:
         cluster: Cluster | None = None,
         drift_interval: timedelta = timedelta(minutes=5),
     ) -> None:
-        self._store, self._workers, self._clock = store, workers, clock
+        self._uow, self._workers, self._clock = uow, workers, clock
         self._interval, self._lifetime = interval, lifetime
         self._retention = inbox_retention
         self._cluster, self._drift_interval = cluster, drift_interval
@@ -50,12 +50,17 @@ class Resync:
         """
         if self._cluster is None:
             return 0
-        running = await self._store.running_projects()
+        async with self._uow() as uow:
+            running = await uow.schedule.running()
         if not running:
             return 0
         present = await self._cluster.managed_namespaces()
         missing = [p for p in running if p not in present]
-        drifted = await self._store.mark_drifted(missing, self._clock.now()) if missing else 0
+        drifted = 0
+        if missing:
+            async with self._uow() as uow:
+                drifted = await uow.schedule.mark_drifted(missing, self._clock.now())
+                await uow.commit()
         if drifted:
             metrics.DRIFTED.inc(drifted)
             log.warning(
@@ -71,25 +76,32 @@ class Resync:
         if self._last_drift_check is None or now - self._last_drift_check >= self._drift_interval:
             self._last_drift_check = now
             await self.check_drift()
-        due = await self._store.due(now)
+        async with self._uow() as uow:
+            due = await uow.schedule.due(now)
         for project_uuid in due:
             self._workers.submit(project_uuid)
-        renewed = await self._store.renew_expiry(now, self._lifetime.total_seconds())
+        async with self._uow() as uow:
+            renewed = await uow.schedule.renew_expiry(now, self._lifetime.total_seconds())
+            await uow.commit()
         pruned = 0
         if self._last_prune is None or now - self._last_prune > timedelta(hours=1):
-            pruned = await self._store.prune(now - self._retention)
+            pruned = await self._prune(now - self._retention)
             self._last_prune = now
         if due or renewed or pruned:
             log.info("resync", due=len(due), renewed=renewed, pruned=pruned)
         return len(due)
 
+    async def _prune(self, before: datetime) -> int:
+        """Forget consumed event ids and published outbox rows from before ``before``.
+
+        Order and idempotency of old events rest on each project's high-water mark; the
+        inbox only has to catch redeliveries, which come soon. Unsent rows are kept.
+        """
+        async with self._uow() as uow:
+            pruned = await uow.inbox.prune(before) + await uow.outbox.prune(before)
+            await uow.commit()
+        return pruned
+
     async def run(self) -> None:
         """Resync forever."""
-        while True:
-            try:
-                await self.once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("resync failed; retrying")
-            await asyncio.sleep(self._interval)
+        await run_periodically(self.once, interval=self._interval, name="resync")

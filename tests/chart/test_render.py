@@ -32,6 +32,7 @@ EXPECTED = {
     ("Service", "session"),
     ("Ingress", "dev-session"),
     ("NetworkPolicy", "dev-session"),
+    ("NetworkPolicy", "dev-session-egress"),
     ("ResourceQuota", "dev-session"),
     ("LimitRange", "dev-session"),
 }
@@ -191,7 +192,7 @@ def test_ingress_routes_the_three_paths(default_docs: list[Manifest]) -> None:
 def test_network_policy_admits_namespace_and_ingress_controller(
     default_docs: list[Manifest],
 ) -> None:
-    policy = hc.one(default_docs, "NetworkPolicy")["spec"]
+    policy = hc.one(default_docs, "NetworkPolicy", "dev-session")["spec"]
     assert policy["podSelector"] == {}
     assert policy["policyTypes"] == ["Ingress"]
     same_namespace, controller = policy["ingress"]
@@ -287,7 +288,7 @@ def test_operator_values_change_the_rendered_objects(helm_bin: Path, tmp_path: P
     assert ingress["tls"] == [{"secretName": "p-tls", "hosts": ["p.example.com"]}]
     paths = {p["path"] for p in ingress["rules"][0]["http"]["paths"]}
     assert paths == {"/app", "/chat", "/vscode"}
-    controller = hc.one(docs, "NetworkPolicy")["spec"]["ingress"][1]
+    controller = hc.one(docs, "NetworkPolicy", "dev-session")["spec"]["ingress"][1]
     assert controller["from"][0]["namespaceSelector"] == {"matchLabels": {NS_LABEL: "traefik"}}
     assert 4000 in {p["port"] for p in controller["ports"]}
     assert hc.pod_spec(docs)["tolerations"][0]["key"] == "kwok.x-k8s.io/node"

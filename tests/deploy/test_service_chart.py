@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from consumer.domain import naming
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "chart" / "devsessions"
 PROJECT_CHART = ROOT / "helm" / "dev-session-template"
@@ -53,6 +55,26 @@ def render_error(helm_bin: Path, tmp_path: Path, values: dict[str, Any]) -> str:
     return str(done.stderr)
 
 
+def named(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    found = [doc for doc in docs if doc["kind"] == kind and doc["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, got {len(found)}"
+    return found[0]
+
+
+def cluster_rules(docs: list[Manifest]) -> list[Manifest]:
+    """Rules of the cluster-wide ClusterRole (the one the ClusterRoleBinding grants)."""
+    bound = one(docs, "ClusterRoleBinding")["roleRef"]["name"]
+    return list(named(docs, "ClusterRole", bound)["rules"])
+
+
+def project_rules(docs: list[Manifest]) -> list[Manifest]:
+    """Rules of the per-project ClusterRole (bound by the service in each project namespace)."""
+    env = env_of(container(docs))
+    return list(
+        named(docs, "ClusterRole", env["DEVSESSIONS_PROJECT_CLUSTER_ROLE"]["value"])["rules"]
+    )
+
+
 def one(docs: list[Manifest], kind: str) -> Manifest:
     found = [doc for doc in docs if doc["kind"] == kind]
     assert len(found) == 1, f"expected one {kind}, got {len(found)}"
@@ -89,7 +111,10 @@ def test_default_render_has_the_service_objects_only(helm_bin: Path, tmp_path: P
     assert kinds == sorted(
         [
             "ClusterRole",
+            "ClusterRole",
             "ClusterRoleBinding",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
             "Deployment",
             "PodDisruptionBudget",
             "Service",
@@ -98,10 +123,25 @@ def test_default_render_has_the_service_objects_only(helm_bin: Path, tmp_path: P
     )
 
 
-def test_rbac_covers_namespaces_and_project_kinds(helm_bin: Path, tmp_path: Path) -> None:
+def test_cluster_wide_rights_are_the_minimum(helm_bin: Path, tmp_path: Path) -> None:
     docs = render(helm_bin, tmp_path)
-    rules = one(docs, "ClusterRole")["rules"]
-    for verb in ("create", "get", "list", "watch", "delete", "patch"):
+    rules = cluster_rules(docs)
+    project_role = env_of(container(docs))["DEVSESSIONS_PROJECT_CLUSTER_ROLE"]["value"]
+    # Exactly these, so any widening fails here first.
+    assert sorted(
+        (r["apiGroups"], r["resources"], sorted(r["verbs"]), r.get("resourceNames")) for r in rules
+    ) == sorted(
+        [
+            ([""], ["namespaces"], ["create", "get", "list", "watch"], None),
+            (["rbac.authorization.k8s.io"], ["rolebindings"], ["create"], None),
+            (["rbac.authorization.k8s.io"], ["clusterroles"], ["bind"], [project_role]),
+        ]
+    )
+
+
+def test_project_role_covers_namespace_and_project_kinds(helm_bin: Path, tmp_path: Path) -> None:
+    rules = project_rules(render(helm_bin, tmp_path))
+    for verb in ("get", "delete", "patch"):
         assert allowed(rules, "", "namespaces", verb), verb
     managed = [
         ("apps", "deployments"),
@@ -123,7 +163,8 @@ def test_rbac_covers_namespaces_and_project_kinds(helm_bin: Path, tmp_path: Path
         assert not allowed(rules, group, resource, "delete"), resource
     assert not allowed(rules, "", "nodes", "delete")
     assert not allowed(rules, "", "namespaces", "update")
-    assert not allowed(rules, "rbac.authorization.k8s.io", "clusterroles", "create")
+    assert not allowed(rules, "", "pods/exec", "create")
+    assert not any("rbac.authorization.k8s.io" in rule["apiGroups"] for rule in rules)
     for rule in rules:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
 
@@ -141,7 +182,7 @@ def plural(kind: str) -> str:
 def test_rbac_covers_every_kind_of_the_project_chart(
     helm_bin: Path, tmp_path: Path, project_values: Path
 ) -> None:
-    rules = one(render(helm_bin, tmp_path), "ClusterRole")["rules"]
+    rules = project_rules(render(helm_bin, tmp_path))
     values = yaml.safe_load(project_values.read_text())
     namespace = str(values["project"]["uuid"])
     argv = [str(helm_bin), "template", f"dev-session-{namespace}", str(PROJECT_CHART)]
@@ -165,12 +206,49 @@ def test_rbac_binds_the_pods_service_account(helm_bin: Path, tmp_path: Path) -> 
     docs = render(helm_bin, tmp_path)
     account = one(docs, "ServiceAccount")["metadata"]
     binding = one(docs, "ClusterRoleBinding")
-    assert binding["roleRef"]["name"] == one(docs, "ClusterRole")["metadata"]["name"]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": account["name"], "namespace": NAMESPACE}
     ]
     pod = one(docs, "Deployment")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == account["name"]
+    env = env_of(container(docs))
+    assert binding["roleRef"]["name"] != env["DEVSESSIONS_PROJECT_CLUSTER_ROLE"]["value"]
+    assert env["DEVSESSIONS_SERVICE_ACCOUNT_NAME"]["valueFrom"] == {
+        "fieldRef": {"fieldPath": "spec.serviceAccountName"}
+    }
+    assert env["DEVSESSIONS_SERVICE_ACCOUNT_NAMESPACE"]["valueFrom"] == {
+        "fieldRef": {"fieldPath": "metadata.namespace"}
+    }
+
+
+def test_admission_policy_matches_only_the_service_account(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path)
+    account = one(docs, "ServiceAccount")["metadata"]["name"]
+    policy = one(docs, "ValidatingAdmissionPolicy")
+    (condition,) = policy["spec"]["matchConditions"]
+    assert condition["expression"] == (
+        f'request.userInfo.username == "system:serviceaccount:{NAMESPACE}:{account}"'
+    )
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    binding = one(docs, "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert "matchResources" not in binding["spec"], "the policy's own constraints apply"
+
+
+def test_admission_policy_uses_the_services_ownership_labels(
+    helm_bin: Path, tmp_path: Path
+) -> None:
+    text = yaml.safe_dump(one(render(helm_bin, tmp_path), "ValidatingAdmissionPolicy"))
+    labels = naming.namespace_labels("x")
+    for key in (
+        naming.MANAGED_BY_LABEL,
+        naming.PROJECT_LABEL,
+        "pod-security.kubernetes.io/enforce",
+    ):
+        assert f"'{key}'" in text, key
+    assert f"'{naming.MANAGER}'" in text
+    assert f"'{labels['pod-security.kubernetes.io/enforce']}'" in text
 
 
 def test_pod_runs_non_root_on_a_read_only_root(helm_bin: Path, tmp_path: Path) -> None:
@@ -189,6 +267,40 @@ def test_pod_runs_non_root_on_a_read_only_root(helm_bin: Path, tmp_path: Path) -
     env = env_of(ctr)
     for name in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
         assert env[name]["value"].startswith("/tmp/"), name
+
+
+def test_image_allow_list_reaches_the_service(helm_bin: Path, tmp_path: Path) -> None:
+    default = env_of(container(render(helm_bin, tmp_path)))
+    assert default["DEVSESSIONS_IMAGE_ALLOW_LIST"]["value"] == ""
+    allow = ["ghcr.io/acme", "registry.local:5000/x/app@sha256:" + "a" * 64]
+    docs = render(helm_bin, tmp_path, {"config": {"imageAllowList": allow}})
+    assert env_of(container(docs))["DEVSESSIONS_IMAGE_ALLOW_LIST"]["value"] == ",".join(allow)
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "Job"])
+def test_every_pod_is_hardened(helm_bin: Path, tmp_path: Path, kind: str) -> None:
+    docs = render(helm_bin, tmp_path, ALL_FEATURES)
+    pod = one(docs, kind)["spec"]["template"]["spec"]
+    ctr = container(docs, kind)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert ctr["securityContext"]["readOnlyRootFilesystem"] is True
+    assert ctr["securityContext"]["allowPrivilegeEscalation"] is False
+    assert ctr["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in ctr["volumeMounts"]:
+        assert "emptyDir" in volumes[mount["name"]], "writable only on emptyDirs"
+    assert "hostNetwork" not in pod and "hostPID" not in pod
+
+
+def test_only_the_service_pod_gets_an_api_token(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path, ALL_FEATURES)
+    service = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert service["automountServiceAccountToken"] is True, "it talks to the Kubernetes API"
+    job = one(docs, "Job")["spec"]["template"]["spec"]
+    assert job["automountServiceAccountToken"] is False, "migrations need no Kubernetes API"
+    assert job.get("serviceAccountName") in (None, "default"), "never the service's account"
 
 
 def test_probes_and_metrics_hit_the_service_port(helm_bin: Path, tmp_path: Path) -> None:
@@ -309,12 +421,20 @@ def test_migration_job_runs_before_install_and_upgrade(helm_bin: Path, tmp_path:
         ({"database": {"existingSecret": {"name": "", "key": "url"}}}, "existingSecret"),
         ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
         ({"podSecurityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
+        ({"podSecurityContext": {"seccompProfile": {"type": "Unconfined"}}}, "seccompProfile"),
+        ({"podSecurityContext": {"seccompProfile": None}}, "seccompProfile"),
+        ({"securityContext": {"allowPrivilegeEscalation": True}}, "allowPrivilegeEscalation"),
+        ({"securityContext": {"privileged": True}}, "privileged"),
+        ({"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}, "drop"),
+        ({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}, "add"),
         ({"keda": {"enabled": True, "minReplicaCount": 0}}, "minReplicaCount"),
         ({"config": {"consumerGroup": ""}}, "consumerGroup"),
         ({"config": {"workerConcurrency": "eight"}}, "workerConcurrency"),
         ({"extraEnv": [{"name": "DEVSESSIONS_DATABASE_URL", "value": "x"}]}, "extraEnv"),
         ({"replicaCount": 7, "kafka": {"inputTopicPartitions": 6}}, "inputTopicPartitions"),
         ({"keda": {"enabled": True, "maxReplicaCount": 9}}, "maxReplicaCount"),
+        ({"config": {"imageAllowList": ["library/node"]}}, "imageAllowList"),
+        ({"config": {"imageAllowList": ["ghcr.io/a,quay.io"]}}, "imageAllowList"),
     ],
 )
 def test_bad_values_are_refused(

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 import events
+from consumer.domain import endpoints
+from consumer.settings import Settings
 from events.publish import EventPublisher
 from tests.e2e.harness import (
     OutputWatcher,
@@ -54,7 +58,12 @@ async def test_create_then_delete_round_trip(
                 "/chat",
                 "/vscode",
             )
-            assert data.preview_url.startswith("https://") and data.preview_url.endswith("/preview")
+            default = Settings.model_fields["public_url_template"].default
+            template = topo.env().get("DEVSESSIONS_PUBLIC_URL_TEMPLATE", default)
+            assert data.preview_url == endpoints.public_url(
+                template, project_uuid=project, namespace=project, ip_address=data.ip_address,
+                path="/preview",
+            )  # fmt: skip
             assert (
                 data.vscode_internal_url == f"http://vscode.{project}.svc.cluster.local:8080/vscode"
             )
@@ -213,8 +222,18 @@ async def test_crash_mid_install_then_restart_converges(
             )
     assert all(of(seen, p, events.SessionReady) for p in projects)
     for p in projects:  # one release each: the crash never led to a second install
-        assert sum(p in line for line in topo.helm_calls("upgrade")) <= 2
-        assert len([ln for ln in topo.helm_calls("uninstall") if p in ln]) <= 1
+        status = await asyncio.to_thread(
+            subprocess.run,
+            [str(topo.stack.helm_binary), "status", f"dev-session-{p}", "-n", p, "-o", "json"],
+            env={**os.environ, "KUBECONFIG": str(topo.stack.kubeconfig)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        # Revision 1: the release was installed once and never upgraded or installed over
+        # (an interrupted install is uninstalled first, so its successor is revision 1 too).
+        assert json.loads(status.stdout)["version"] == 1, "a second install or upgrade"
+        assert sum(p in line for line in topo.helm_calls("uninstall")) <= 1
 
 
 async def test_namespace_deleted_by_hand_is_repaired(

@@ -11,13 +11,13 @@ import pytest
 from devstack.record import StackInfo
 from kubernetes import client
 
+from consumer.adapters.db import uow as sql_uow
 from consumer.adapters.db.engine import make_engine, upgrade
-from consumer.adapters.db.store import SqlStore
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kube_client import KubeCluster, api_client
 from consumer.domain import naming
 from consumer.domain.errors import PermanentError, TransientError
-from consumer.ports import ReleaseState
+from consumer.domain.release import ReleaseState
 from tests.e2e.harness import create_database
 from tests.unit.conftest import World, make_world
 
@@ -107,10 +107,7 @@ async def pg_world(stack: StackInfo) -> AsyncIterator[World]:
     url = await create_database(stack.database_url, f"adapters_{uuid.uuid4().hex[:8]}")
     await upgrade(url)
     engine = make_engine(url, pool_size=4)
-    world = make_world()
-    store = SqlStore(engine)
-    world.store = store  # the real store under the real intake and reconciler
-    world.intake._store = world.reconciler._store = world.relay._store = store
+    world = make_world(uow=sql_uow.factory(engine))  # PostgreSQL under the real service
     yield world
     await engine.dispose()
 
@@ -122,11 +119,11 @@ async def test_store_flow_on_postgresql(pg_world: World) -> None:
     assert (await world.intake.handle(first)).value == "applied"
     assert (await world.intake.handle(first)).value == "duplicate"
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status.value == "running"
     await world.intake.handle(world.record(world.deleted(project)))
     await world.settle()
-    assert (await world.store.get(project)).status.value == "deleted"
+    assert (await world.sessions.get(project)).status.value == "deleted"
     assert await world.relay.flush() == 2
     assert await world.relay.flush() == 0
 
@@ -135,17 +132,21 @@ async def test_lease_gives_one_owner_at_a_time(pg_world: World) -> None:
     world = pg_world
     project = str(uuid.uuid4())
     await world.intake.handle(world.record(world.created(project)))
-    now = world.clock.now()
-    a, b = await asyncio.gather(
-        world.store.claim(project, "a", now, 60), world.store.claim(project, "b", now, 60)
-    )
+
+    async def claim(owner: str, seconds: float) -> object:
+        async with world.uow() as uow:
+            session = await uow.leases.claim(project, owner, seconds)
+            await uow.commit()
+        return session
+
+    a, b = await asyncio.gather(claim("a", 60), claim("b", 60))
     assert (a is None) != (b is None)
     owner = "a" if a is not None else "b"
     other = "b" if owner == "a" else "a"
-    assert await world.store.claim(project, other, now, 60) is None
-    assert await world.store.claim(project, owner, now, 0.5) is not None  # renewal, short
+    assert await claim(other, 60) is None
+    assert await claim(owner, 0.5) is not None  # renewal, short
     await asyncio.sleep(0.8)  # the database's clock, not the caller's, decides expiry
-    assert await world.store.claim(project, other, now, 60) is not None
+    assert await claim(other, 60) is not None
 
 
 async def test_pruned_inbox_and_outbox_never_reapply_old_events(pg_world: World) -> None:
@@ -158,10 +159,13 @@ async def test_pruned_inbox_and_outbox_never_reapply_old_events(pg_world: World)
         await world.intake.handle(record)
         await world.settle()
     assert await world.relay.flush() >= 2  # SessionReady, SessionDeleted
-    pruned = await world.store.prune(datetime.now(UTC) + timedelta(days=1))
+    async with world.uow() as uow:
+        before = datetime.now(UTC) + timedelta(days=1)
+        pruned = await uow.inbox.prune(before) + await uow.outbox.prune(before)
+        await uow.commit()
     assert pruned >= 4  # two inbox ids, two published outbox rows
     assert (await world.intake.handle(create)).value == "unchanged"  # stale by high-water mark
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.desired.value == "absent"
 
 

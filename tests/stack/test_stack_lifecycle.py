@@ -38,9 +38,13 @@ def test_second_up_reuses_everything_within_a_minute(stack: StackInfo) -> None:
     elapsed = time.monotonic() - begin
     assert elapsed < 60, f"re-entrant up took {elapsed:.1f}s"
     assert again == stack
-    for build_step in ("helm binary", "kubernetes binaries", "etcd binary", "kwok binaries"):
+    build_steps = ("helm binary", "kubernetes binaries", "etcd binary", "kwok binaries")
+    for build_step in (*build_steps, "traefik binary"):
         assert notes.notes[build_step] == "cached"
-    for runtime_step in ("postgresql", "kafka", "kubernetes (kwok)"):
+    # Images are skipped (with the reason) where no container engine can be installed.
+    for image in ("base", "preview", "chat", "vscode"):
+        assert notes.notes.get(f"image {image}", "cached").startswith("cached"), notes.notes
+    for runtime_step in ("postgresql", "kafka", "kubernetes (kwok)", "ingress (traefik)"):
         assert notes.notes[runtime_step].startswith("reused"), notes.notes
 
 
@@ -51,6 +55,7 @@ def test_status_reports_every_component_healthy(stack: StackInfo) -> None:
     for expected in ("postgres", "kafka", "kube-apiserver", "kube-controller-manager"):
         assert expected in names
     assert {"etcd", "kube-scheduler", "kwok-controller", "kubernetes api", "helm"} <= names
+    assert "ingress" in names
     unhealthy = [row for row in rows if not row.healthy]
     assert unhealthy == []
 

@@ -7,23 +7,28 @@ import itertools
 import random
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 import events
 from consumer import bootstrap
+from consumer.ports import UnitOfWorkFactory
 from consumer.service.intake import Intake, RawRecord
+from consumer.service.queries import SessionQueries
 from consumer.service.reconciler import Reconciler
 from consumer.service.relay import OutboxRelay
 from consumer.settings import Settings
-from tests.fakes import FakeClock, FakeCluster, FakeHelm, FakePublisher, FakeStore
+from tests.fakes import FakeClock, FakeCluster, FakeDatabase, FakeHelm, FakePublisher
 
 INPUT, OUTPUT, DLQ = "in", "out", "dlq"
 
 
 @dataclasses.dataclass
 class World:
-    store: FakeStore
+    db: FakeDatabase
+    uow: UnitOfWorkFactory
+    sessions: SessionQueries
     helm: FakeHelm
     cluster: FakeCluster
     clock: FakeClock
@@ -70,7 +75,8 @@ class World:
     async def settle(self) -> None:
         """Reconcile every woken project until nothing is due (what the workers do)."""
         for _ in range(20):
-            due = set(self.woken) | set(await self.store.due(self.clock.now()))
+            async with self.uow() as uow:
+                due = set(self.woken) | set(await uow.schedule.due(self.clock.now()))
             self.woken.clear()
             if not due:
                 return
@@ -78,9 +84,10 @@ class World:
                 await self.reconciler.reconcile(project)
 
     def published(self, project: str | None = None) -> list[events.Envelope[events.AnyEvent]]:
+        """Every event the outbox of the in-memory database holds (sent or not)."""
         return [
             events.from_record(r.message.key, r.message.value, r.message.headers)
-            for r in self.store.outbox
+            for r in self.db.outbox_rows()
             if project is None or r.message.project_uuid == project
         ]
 
@@ -110,27 +117,46 @@ SETTINGS = Settings(
 )
 
 
-def make_world() -> World:
-    """The production wiring (``bootstrap.wire``) over in-memory fakes."""
-    store, helm, clock, publisher = FakeStore(), FakeHelm(), FakeClock(), FakePublisher()
-    cluster = FakeCluster(helm)
+def make_world(
+    *,
+    db: FakeDatabase | None = None,
+    uow: UnitOfWorkFactory | None = None,
+    settings: Settings = SETTINGS,
+    **wire: Any,
+) -> World:
+    """The production wiring (``bootstrap.wire``) over in-memory fakes.
+
+    ``db`` shares a fake database between worlds (e.g. a second replica); ``uow`` puts a
+    real database under the real service instead; other keywords go to ``bootstrap.wire``
+    (a ``helm`` or ``cluster`` of the test's own, ...). Intake's wake-ups are collected in
+    ``woken`` and reconciled by ``settle`` instead of by workers.
+    """
+    clock = FakeClock()
+    db = db or FakeDatabase(clock)
+    factory = uow or db
+    helm: FakeHelm = wire.pop("helm", None) or FakeHelm()
+    cluster: FakeCluster = wire.pop("cluster", None) or FakeCluster(helm)
+    publisher = FakePublisher()
+    woken: list[str] = []
     parts = bootstrap.wire(
-        SETTINGS,
-        store=store,
+        settings,
+        uow=factory,
         publisher=publisher,
         helm=helm,
         cluster=cluster,
-        clock=clock,
+        clock=db.clock if uow is None else clock,
         owner="test",
         rng=random.Random(7),
+        on_work=woken.append,
+        **wire,
     )
-    woken: list[str] = []
-    parts.intake._on_work = woken.append  # the test settles by hand instead of workers
     return World(
-        store,
+        db,
+        factory,
+        SessionQueries(factory),
         helm,
         cluster,
-        clock,
+        db.clock if uow is None else clock,
         publisher,
         parts.intake,
         parts.reconciler,

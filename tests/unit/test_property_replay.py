@@ -47,7 +47,7 @@ async def _run(world: World, steps: list[tuple[int, str, bool]], settle_each: bo
     for index, kind, _ in steps:
         last[PROJECTS[index]] = kind
     for project, kind in last.items():
-        session = await world.store.get(project)
+        session = await world.sessions.get(project)
         assert session is not None
         release = (project, f"dev-session-{project}")
         if kind == "create":
@@ -57,10 +57,10 @@ async def _run(world: World, steps: list[tuple[int, str, bool]], settle_each: bo
             assert session.desired is Desired.ABSENT and session.status is Status.DELETED
             assert release not in world.helm.releases and project not in world.cluster.namespaces
     calls = len(world.helm.calls)
-    snapshot = {p: await world.store.get(p) for p in last}
-    world.store.inbox.clear()
+    snapshot = {p: await world.sessions.get(p) for p in last}
+    world.db.inbox.clear()
     for record in log:  # replay from offset 0
         await world.intake.handle(record)
     await world.settle()
     assert len(world.helm.calls) == calls
-    assert {p: await world.store.get(p) for p in last} == snapshot
+    assert {p: await world.sessions.get(p) for p in last} == snapshot

@@ -6,14 +6,16 @@ import events
 from consumer.domain.errors import PermanentError, TransientError
 from consumer.domain.model import Desired, Status
 from consumer.service.intake import Outcome, RawRecord
-from tests.unit.conftest import DLQ, World
+from tests.unit.conftest import DLQ, SETTINGS, World, make_world
+
+SHORT_LEASE = SETTINGS.model_copy(update={"lease_seconds": 0.15})
 
 
 async def test_create_provisions_once_and_publishes_ready(world: World, project: str) -> None:
     assert await world.intake.handle(world.record(world.created(project))) is Outcome.APPLIED
     assert world.woken == [project]
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.RUNNING
     assert [c[0] for c in world.helm.mutating_calls()] == ["upgrade"]
     assert world.cluster.namespaces[project]["devsessions.io/project-uuid"] == project
@@ -60,7 +62,7 @@ async def test_delete_tears_down_and_reports_after_namespace_gone(
     await world.settle()
     await world.intake.handle(world.record(world.deleted(project)))
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.DELETED
     assert project not in world.cluster.namespaces and not world.helm.releases
     assert isinstance(world.published(project)[-1].data, events.SessionDeleted)
@@ -82,29 +84,27 @@ async def test_replay_of_applied_log_makes_zero_helm_calls(world: World, project
     for r in log:
         await world.intake.handle(r)
         await world.settle()
-    before_calls, before = len(world.helm.calls), await world.store.get(project)
+    before_calls, before = len(world.helm.calls), await world.sessions.get(project)
     for r in log:
         assert await world.intake.handle(r) is Outcome.DUPLICATE
-    world.store.inbox.clear()  # even without the inbox, the high-water mark holds
+    world.db.inbox.clear()  # even without the inbox, the high-water mark holds
     for r in log:
         assert await world.intake.handle(r) is Outcome.UNCHANGED
     await world.settle()
     assert len(world.helm.calls) == before_calls
-    assert await world.store.get(project) == before
+    assert await world.sessions.get(project) == before
 
 
 async def test_replay_into_empty_store_adopts_existing_release(world: World, project: str) -> None:
     log = [world.record(world.created(project))]
     await world.intake.handle(log[0])
     await world.settle()
-    from tests.fakes import FakeStore
-
-    world.store.__init__()  # an empty database, same cluster
-    assert isinstance(world.store, FakeStore) and not world.store.rows
+    world.db.clear()  # an empty database, same cluster
+    assert await world.sessions.get(project) is None
     await world.intake.handle(log[0])
     await world.settle()
     assert [c[0] for c in world.helm.mutating_calls()] == ["upgrade"], "no reinstall"
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.RUNNING
 
 
@@ -114,7 +114,7 @@ async def test_transient_failure_retries_with_backoff_then_succeeds(
     world.helm.fail_next = [TransientError("helm status", "connection refused")]
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.PENDING and session.attempts == 1
     assert session.next_attempt_at is not None and session.next_attempt_at > world.clock.now()
     [failed] = world.published(project)
@@ -123,7 +123,7 @@ async def test_transient_failure_retries_with_backoff_then_succeeds(
     assert "helm status" in failed.data.reason
     world.clock.advance(60)
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.RUNNING and session.attempts == 0
 
 
@@ -133,25 +133,24 @@ async def test_attempts_exhausted_fail_and_a_new_create_revives(world: World, pr
     for _ in range(5):
         await world.settle()
         world.clock.advance(60)
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.FAILED and session.attempts == 3
     last = world.published(project)[-1].data
     assert isinstance(last, events.SessionFailed) and not last.will_retry
     world.cluster.never_ready.clear()
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.RUNNING
 
 
 async def test_permanent_failure_fails_at_once(world: World, project: str) -> None:
-    async def refuse(*args: object) -> None:
-        raise PermanentError("helm upgrade --install", "values don't meet the schema")
-
-    world.helm.upgrade_install = refuse
+    world.helm.refuse["upgrade"] = PermanentError(
+        "helm upgrade --install", "values don't meet the schema"
+    )
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.FAILED and session.attempts == 1
     last = world.published(project)[-1].data
     assert isinstance(last, events.SessionFailed) and not last.will_retry
@@ -160,15 +159,13 @@ async def test_permanent_failure_fails_at_once(world: World, project: str) -> No
 
 async def test_delete_arriving_mid_provision_wins(world: World, project: str) -> None:
     await world.intake.handle(world.record(world.created(project)))
-    real_wait = world.cluster.wait_deployment_available
 
-    async def delete_meanwhile(namespace: str, release: str, timeout: float) -> None:
+    async def delete_meanwhile(namespace: str, release: str) -> None:
         await world.intake.handle(world.record(world.deleted(project)))
-        await real_wait(namespace, release, timeout)
 
-    world.cluster.wait_deployment_available = delete_meanwhile
+    world.cluster.during_wait = delete_meanwhile
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.desired is Desired.ABSENT
     assert session.status is Status.DELETED
     assert not world.helm.releases and project not in world.cluster.namespaces
@@ -186,7 +183,7 @@ async def test_interrupted_install_is_recovered(world: World, project: str) -> N
     await world.settle()
     verbs = [c[0] for c in world.helm.mutating_calls()]
     assert verbs == ["uninstall", "upgrade"]
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.RUNNING
 
 
@@ -215,24 +212,23 @@ async def test_relay_publishes_in_order_once(world: World, project: str) -> None
     assert [type(e.data) for e in sent] == [events.SessionReady, events.SessionDeleted]
 
 
-async def test_lost_lease_abandons_the_action_without_recording(world: World, project: str) -> None:
+async def test_lost_lease_abandons_the_action_without_recording(project: str) -> None:
     import asyncio
-    import dataclasses
 
-    world.reconciler._config = dataclasses.replace(world.reconciler._config, lease_seconds=0.15)
+    world = make_world(settings=SHORT_LEASE)
     await world.intake.handle(world.record(world.created(project)))
-    real_wait = world.cluster.wait_deployment_available
 
-    async def slow(namespace: str, release: str, timeout: float) -> None:
+    async def slow(namespace: str, release: str) -> None:
         world.clock.advance(60)  # our lease lapses, and another worker takes the project
-        assert await world.store.claim(project, "other", world.clock.now(), 600) is not None
+        async with world.uow() as uow:
+            assert await uow.leases.claim(project, "other", 600) is not None
+            await uow.commit()
         await asyncio.sleep(1)
-        await real_wait(namespace, release, timeout)
 
-    world.cluster.wait_deployment_available = slow
+    world.cluster.during_wait = slow
     result = await world.reconciler.reconcile(project)
     assert result is None
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is not Status.RUNNING
     assert world.published(project) == [], "an abandoned action publishes nothing"
 
@@ -252,64 +248,56 @@ async def test_batch_replay_skips_known_records_and_applies_new_ones_in_order(
         Outcome.SKIPPED_INVALID,
         Outcome.APPLIED,
     ]
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.desired is Desired.PRESENT
     assert world.publisher.sent == [], "replay never dead-letters again"
 
 
 async def test_unexpected_error_counts_as_a_failed_attempt(world: World, project: str) -> None:
-    async def broken(namespace: str, release: str) -> object:
-        raise KeyError("preview")
-
-    world.cluster.observe = broken
+    world.cluster.fail_observe.append(KeyError("preview"))
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.PENDING and session.attempts == 1
     [failed] = world.published(project)
     assert isinstance(failed.data, events.SessionFailed) and failed.data.will_retry
     assert "unexpected: KeyError" in failed.data.reason
 
 
-async def test_newer_event_during_an_action_abandons_it(world: World, project: str) -> None:
+async def test_newer_event_during_an_action_abandons_it(project: str) -> None:
     import asyncio
-    import dataclasses
 
-    world.reconciler._config = dataclasses.replace(world.reconciler._config, lease_seconds=0.15)
+    world = make_world(settings=SHORT_LEASE)
     await world.intake.handle(world.record(world.created(project)))
-    real_wait = world.cluster.wait_deployment_available
     calls = 0
 
-    async def slow_then_deleted(namespace: str, release: str, timeout: float) -> None:
+    async def slow_then_deleted(namespace: str, release: str) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:  # the first provision is slow, and a delete arrives meanwhile
             await world.intake.handle(world.record(world.deleted(project)))
             await asyncio.sleep(1)
-        await real_wait(namespace, release, timeout)
 
-    world.cluster.wait_deployment_available = slow_then_deleted
+    world.cluster.during_wait = slow_then_deleted
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.DELETED
     assert [type(e.data) for e in world.published(project)] == [events.SessionDeleted]
 
 
 async def test_a_manual_retry_gets_failure_events_of_its_own(world: World, project: str) -> None:
-    from consumer.domain import reconcile
+    from consumer.service import admin
 
     world.cluster.never_ready.add(project)
     await world.intake.handle(world.record(world.created(project)))
     for _ in range(4):
         await world.settle()
         world.clock.advance(60)
-    failed = await world.store.get(project)
+    failed = await world.sessions.get(project)
     assert failed is not None and failed.status is Status.FAILED
     before = {e.id for e in world.published(project)}
-    assert await world.store.claim(project, "cli", world.clock.now(), 60) is not None
-    assert await world.store.save(
-        reconcile.retried(failed, world.clock.now()), owner="cli", release=True
-    )
+    outcome = await admin.retry_failed(world.uow, project, owner="cli", now=world.clock.now())
+    assert outcome == "queued for retry"
     await world.settle()
     after = [e for e in world.published(project) if e.id not in before]
     assert after, "the retried attempt's SessionFailed must not collide with an earlier id"
@@ -325,7 +313,7 @@ async def test_vanished_namespace_is_provisioned_again(world: World, project: st
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
     resync = Resync(
-        store=world.store,
+        uow=world.uow,
         workers=KeyedWorkers(world.reconciler.reconcile, 1),
         clock=world.clock,
         interval=1,
@@ -336,7 +324,7 @@ async def test_vanished_namespace_is_provisioned_again(world: World, project: st
     await world.cluster.delete_namespace(project)  # someone removed it by hand
     assert await resync.check_drift() == 1
     await world.settle()
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.RUNNING
     assert project in world.cluster.namespaces
     first, second = world.published(project)

@@ -9,6 +9,7 @@ from faststream.kafka import TestKafkaBroker
 import events
 from consumer.domain.model import Status
 from consumer.entrypoints import subscriber
+from consumer.ports import DatabaseUnavailable
 from consumer.service.guard import DeliveryGuard
 from consumer.settings import Settings
 from tests.unit.conftest import DLQ, World
@@ -28,7 +29,7 @@ async def test_valid_record_is_applied_through_the_subscriber(world: World, proj
         await br.publish(
             record.value, "in", key=record.key, headers={k: v.decode() for k, v in record.headers}
         )
-    session = await world.store.get(project)
+    session = await world.sessions.get(project)
     assert session is not None and session.status is Status.PENDING
     assert world.woken == [project]
 
@@ -53,21 +54,14 @@ async def test_invalid_json_reaches_intake_and_is_dead_lettered(world: World) ->
 async def test_poison_record_is_dead_lettered_after_bounded_attempts(
     world: World, project: str
 ) -> None:
-    calls = 0
-
-    async def broken(*args: object, **kwargs: object) -> object:
-        nonlocal calls
-        calls += 1
-        raise RuntimeError("bug in apply")
-
-    world.store.apply_intake = broken
+    world.db.fail_begin.extend(RuntimeError("bug in apply") for _ in range(5))
     guard = DeliveryGuard(world.intake, max_attempts=3, budget_seconds=5, base_delay=0.01)
     record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
     from consumer.service.guard import Verdict
     from consumer.service.intake import RawRecord
 
     verdict = await guard.process(RawRecord("in", 0, 7, record.key, record.value, record.headers))
-    assert verdict is Verdict.ACK and calls == 3
+    assert verdict is Verdict.ACK and len(world.db.fail_begin) == 5 - 3, "three attempts"
     [(topic, _, _, headers)] = world.publisher.sent
     assert topic == DLQ and dict(headers)[events.DLQ_CODE_HEADER] == b"processing-failed"
     assert b"bug in apply" in dict(headers)[events.DLQ_REASON_HEADER]
@@ -76,10 +70,7 @@ async def test_poison_record_is_dead_lettered_after_bounded_attempts(
 async def test_database_outage_is_retried_then_handed_back_not_acked(
     world: World, project: str
 ) -> None:
-    async def down(*args: object, **kwargs: object) -> object:
-        raise ConnectionRefusedError("database down")
-
-    world.store.apply_intake = down
+    world.db.down = ConnectionRefusedError("database down")
     guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=0.2, base_delay=0.05)
     record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
     from consumer.service.guard import Verdict
@@ -127,32 +118,23 @@ async def test_headers_that_are_not_text_reach_intake_as_delivered() -> None:
     )
 
 
-class _PgError(Exception):
-    def __init__(self, sqlstate: str) -> None:
-        super().__init__(f"sqlstate {sqlstate}")
-        self.sqlstate = sqlstate
-
-
-def _dbapi_error(sqlstate: str) -> Exception:
-    from sqlalchemy.exc import DBAPIError
-
-    return DBAPIError("INSERT ...", {}, _PgError(sqlstate))
-
-
 @pytest.mark.parametrize(
-    ("sqlstate", "dead_lettered"),
-    [("57P03", False), ("53300", False), ("25006", False), ("40001", False), ("23505", True)],
+    ("error", "dead_lettered"),
+    [
+        (DatabaseUnavailable("the database is starting up"), False),
+        (TimeoutError("pool timeout"), False),
+        (ValueError("value too long for type character varying(36)"), True),
+    ],
 )
-async def test_database_errors_are_classified_by_sqlstate(
-    world: World, project: str, sqlstate: str, dead_lettered: bool
+async def test_database_unavailable_is_retried_and_data_errors_are_poison(
+    world: World, project: str, error: Exception, dead_lettered: bool
 ) -> None:
+    """The adapter classifies driver errors (see tests/unit/test_db_errors.py); the guard
+    retries what it calls unavailable and dead-letters what keeps failing otherwise."""
     from consumer.service.guard import Verdict
     from consumer.service.intake import RawRecord
 
-    async def failing(*args: object, **kwargs: object) -> object:
-        raise _dbapi_error(sqlstate)
-
-    world.store.apply_intake = failing
+    world.db.down = error
     guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=0.3, base_delay=0.01)
     record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
     verdict = await guard.process(RawRecord("in", 0, 9, record.key, record.value, record.headers))
@@ -164,10 +146,7 @@ async def test_poison_attempts_add_up_across_hand_backs(world: World, project: s
     from consumer.service.guard import Verdict
     from consumer.service.intake import RawRecord
 
-    async def slow_bug(*args: object, **kwargs: object) -> object:
-        raise RuntimeError("bug")
-
-    world.store.apply_intake = slow_bug
+    world.db.down = RuntimeError("bug")
     # a budget too short for a second attempt: each delivery fails once, then is handed back
     guard = DeliveryGuard(world.intake, max_attempts=3, budget_seconds=0.001, base_delay=0.01)
     record = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
@@ -175,3 +154,62 @@ async def test_poison_attempts_add_up_across_hand_backs(world: World, project: s
     verdicts = [await guard.process(raw) for _ in range(3)]
     assert verdicts == [Verdict.RETRY_LATER, Verdict.RETRY_LATER, Verdict.ACK]
     assert world.publisher.sent, "dead-lettered on the third delivery"
+
+
+class _SpyConsumer:
+    """Records what the message asks of the Kafka consumer: commits and seeks."""
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self.seeks: list[tuple[str, int, int]] = []
+
+    async def commit(self) -> None:
+        self.commits += 1
+
+    def seek(self, partition: object, offset: int) -> None:
+        self.seeks.append((partition.topic, partition.partition, offset))  # type: ignore[attr-defined]
+
+
+def _ackable(world: World, project: str, offset: int) -> tuple[object, _SpyConsumer]:
+    from aiokafka.structs import ConsumerRecord
+    from faststream.kafka.message import KafkaAckableMessage
+
+    rec = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    record = ConsumerRecord(
+        topic="in",
+        partition=2,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=rec.key,
+        value=rec.value,
+        checksum=None,
+        serialized_key_size=len(rec.key),
+        serialized_value_size=len(rec.value),
+        headers=rec.headers,
+    )
+    consumer = _SpyConsumer()
+    return KafkaAckableMessage(record, rec.value, consumer=consumer), consumer
+
+
+async def test_a_record_handed_back_is_nacked_not_acknowledged(world: World, project: str) -> None:
+    """An outage: the guard says RETRY_LATER, and the message rewinds its partition to
+    the record instead of committing past it."""
+    from consumer.service.guard import Verdict
+
+    world.db.down = DatabaseUnavailable("database down")
+    guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=0.05, base_delay=0.02)
+    message, consumer = _ackable(world, project, offset=41)
+    assert await subscriber.deliver(message, guard) is Verdict.RETRY_LATER
+    assert consumer.commits == 0, "nothing committed past an unapplied record"
+    assert consumer.seeks == [("in", 2, 41)], "the partition rewinds to the record"
+
+
+async def test_an_applied_record_is_acknowledged(world: World, project: str) -> None:
+    from consumer.service.guard import Verdict
+
+    guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=1)
+    message, consumer = _ackable(world, project, offset=42)
+    assert await subscriber.deliver(message, guard) is Verdict.ACK
+    assert (consumer.commits, consumer.seeks) == (1, [])
+    assert await world.sessions.get(project) is not None

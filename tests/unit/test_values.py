@@ -82,3 +82,17 @@ def test_ingress_host_from_template() -> None:
 def test_override_outside_the_allow_list_is_refused_at_decoding() -> None:
     with pytest.raises(ValueError, match="extra"):
         events.ChartOverrides.model_validate({"privileged": True})
+
+
+def test_operator_values_lie_under_the_projects_own() -> None:
+    base = {
+        "containers": {"preview": {"image": "localhost/devsessions/preview:k", "args": []}},
+        "ingress": {"className": "traefik", "annotations": {"a": "b"}},
+    }
+    over = {"containers": {"preview": {"image": "mine:1"}}, "ingress": {"host": "h.example"}}
+    got = values.merged(base, over)
+    assert got == {
+        "containers": {"preview": {"image": "mine:1", "args": []}},
+        "ingress": {"className": "traefik", "annotations": {"a": "b"}, "host": "h.example"},
+    }
+    assert base["containers"]["preview"]["image"] == "localhost/devsessions/preview:k"

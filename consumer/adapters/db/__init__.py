@@ -1,1 +1,1 @@
-"""PostgreSQL adapter: table definitions and the transactional ``Store``."""
+"""PostgreSQL adapter: table definitions, the unit of work and its repositories."""

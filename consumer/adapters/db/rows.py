@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from consumer.domain.model import (
+    ENDPOINT_FIELDS,
     RECONCILER_FIELDS,
     Cause,
     Desired,
@@ -13,22 +14,10 @@ from consumer.domain.model import (
     LogPosition,
     SessionState,
     Status,
+    endpoint_values,
 )
 
-ENDPOINT_FIELDS = (
-    "ip_address",
-    "preview_url",
-    "preview_path",
-    "chat_url",
-    "chat_path",
-    "vscode_url",
-    "vscode_path",
-    "preview_internal_url",
-    "chat_internal_url",
-    "vscode_internal_url",
-)
-
-# Columns the reconciler owns; intake owns the rest (see Store.save).
+# Columns the reconciler owns; intake owns the rest (see SqlSessions.save_outcome).
 RECONCILER_COLUMNS = tuple(
     column
     for name in RECONCILER_FIELDS
@@ -73,7 +62,7 @@ def to_state(row: Mapping[Any, Any]) -> SessionState:
 
 def to_row(state: SessionState) -> dict[str, Any]:
     """Every column of ``state`` except the identity and lease columns."""
-    row: dict[str, Any] = {
+    return {
         "project_uuid": state.project_uuid,
         "project_id": state.project_id,
         "user_id": state.user_id,
@@ -97,7 +86,5 @@ def to_row(state: SessionState) -> dict[str, Any]:
         "expires_at": state.expires_at,
         "ready_at": state.ready_at,
         "deleted_at": state.deleted_at,
+        **endpoint_values(state.endpoints),
     }
-    for name in ENDPOINT_FIELDS:
-        row[name] = getattr(state.endpoints, name) if state.endpoints else None
-    return row

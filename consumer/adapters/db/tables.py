@@ -3,7 +3,9 @@
 ``sessions`` keeps the design's fields (id, project_uuid, namespace, status, ip_address,
 preview/chat/vscode URL and path, times) plus reconcile bookkeeping: desired state and
 generation, the per-project high-water mark of the input log, the causing event, the
-lease that makes one worker own a project, attempts and the last error.
+lease that makes one worker own a project, attempts and the last error. The endpoint
+columns come from ``domain.model.ENDPOINT_FIELDS``; the migrations spell them out (they
+are history and must not change when the code does), and a test compares the two.
 """
 
 from __future__ import annotations
@@ -11,8 +13,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from consumer.domain.model import ENDPOINT_FIELDS
+
 metadata = sa.MetaData()
 TZ = sa.DateTime(timezone=True)
+
+
+def _endpoint_column(name: str) -> sa.Column[str]:
+    """A nullable column per ``Endpoints`` field: IPv6-sized address, URLs, paths."""
+    length = 45 if name == "ip_address" else 255 if name.endswith("_path") else 2048
+    return sa.Column(name, sa.String(length))
+
 
 sessions = sa.Table(
     "sessions",
@@ -27,16 +38,7 @@ sessions = sa.Table(
     sa.Column("desired", sa.String(8), nullable=False),
     sa.Column("generation", sa.Integer, nullable=False),
     sa.Column("observed_generation", sa.Integer, nullable=False),
-    sa.Column("ip_address", sa.String(45)),
-    sa.Column("preview_url", sa.String(2048)),
-    sa.Column("preview_path", sa.String(255)),
-    sa.Column("chat_url", sa.String(2048)),
-    sa.Column("chat_path", sa.String(255)),
-    sa.Column("vscode_url", sa.String(2048)),
-    sa.Column("vscode_path", sa.String(255)),
-    sa.Column("preview_internal_url", sa.String(2048)),
-    sa.Column("chat_internal_url", sa.String(2048)),
-    sa.Column("vscode_internal_url", sa.String(2048)),
+    *(_endpoint_column(name) for name in ENDPOINT_FIELDS),
     sa.Column("overrides", JSONB, nullable=False),
     sa.Column("hw_partition", sa.Integer),
     sa.Column("hw_offset", sa.BigInteger),

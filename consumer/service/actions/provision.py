@@ -1,22 +1,29 @@
 """Provision: namespace, Helm release, wait until Available, read the endpoints.
 
-Every step is idempotent, so an interrupted provision is simply run again. An existing
-release with the same values is adopted without an upgrade (a replay into an empty
-database makes no install). A release stuck in ``pending-*`` is recovered first: the
-caller holds the project's lease, so no live worker owns that operation any more.
+Every step is idempotent, so an interrupted provision is simply run again. What to do
+with the release is the domain's decision (``domain.release.next_action``); this module
+only observes the release, runs the action it names, and observes again after a
+recovery, so an existing release with the same values is adopted without an upgrade and
+one stuck in ``pending-*`` is recovered first.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
-from consumer.domain import endpoints, naming, values
+from consumer.domain import endpoints, naming, release, values
+from consumer.domain.errors import PermanentError, TransientError
+from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Endpoints, SessionState
-from consumer.ports import Cluster, Helm, ReleaseState
+from consumer.domain.release import NextAction, ObservedRelease
+from consumer.ports import Cluster, Helm
 
 log = structlog.get_logger(__name__)
+MAX_RECOVERIES = 2  # a release still pending after this many recoveries is left for a retry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,31 +32,57 @@ class ProvisionConfig:
 
     url_template: str
     ready_timeout: float
+    # The operator's values for every release (``DEVSESSIONS_CHART_VALUES_FILE``), under
+    # each project's own values; one merged file goes to Helm, so adoption compares alike.
+    base_values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    images: ImagePolicy = dataclasses.field(default_factory=ImagePolicy)  # re-checked here
 
 
 async def provision(
     session: SessionState, *, helm: Helm, cluster: Cluster, config: ProvisionConfig
 ) -> Endpoints:
     """Bring ``session``'s release to its desired values and return its endpoints."""
-    ns, release = session.namespace, session.release_name
+    ns, name = session.namespace, session.release_name
+    if refusal := config.images.refusal(session.overrides):  # the list may have shrunk since
+        raise PermanentError("check image allow-list", refusal)
     await cluster.ensure_namespace(ns, naming.namespace_labels(session.project_uuid))
-    wanted = values.chart_values(
-        session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
+    wanted = values.merged(
+        config.base_values,
+        values.chart_values(
+            session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
+        ),
     )
-    info = await helm.status(release, ns)
-    if info.state is ReleaseState.PENDING:
-        log.warning(
-            "recovering interrupted helm operation", release=release, status=info.raw_status
-        )
-        if info.raw_status == "pending-install":
-            await helm.uninstall(release, ns)
-        else:
-            await helm.rollback(release, ns)
-        info = await helm.status(release, ns)
-    if info.state is ReleaseState.DEPLOYED and await helm.get_values(release, ns) == wanted:
-        log.info("adopting existing release", release=release, revision=info.revision)
-    else:
-        await helm.upgrade_install(release, ns, wanted)
-    await cluster.wait_deployment_available(ns, release, config.ready_timeout)
-    observed = await cluster.observe(ns, release)
+    await converge_release(helm, name, ns, wanted)
+    await cluster.wait_deployment_available(ns, name, config.ready_timeout)
+    observed = await cluster.observe(ns, name)
     return endpoints.build(config.url_template, session.project_uuid, ns, observed)
+
+
+async def observe_release(helm: Helm, name: str, ns: str) -> ObservedRelease:
+    """The release's status, and its current values when the decision needs them."""
+    info = await helm.status(name, ns)
+    current = await helm.get_values(name, ns) if release.reads_values(info) else None
+    return ObservedRelease(info, current)
+
+
+async def converge_release(helm: Helm, name: str, ns: str, wanted: dict[str, Any]) -> NextAction:
+    """Observe, run the next action, repeat after a recovery; returns the last action."""
+    for _ in range(MAX_RECOVERIES + 1):
+        observed = await observe_release(helm, name, ns)
+        action = release.next_action(observed, wanted)
+        log.info(
+            "helm release action",
+            release=name,
+            release_action=action.value,
+            status=observed.info.raw_status,
+            revision=observed.info.revision,
+        )
+        if action is NextAction.UNINSTALL_INTERRUPTED:
+            await helm.uninstall(name, ns)
+        elif action is NextAction.ROLLBACK_INTERRUPTED:
+            await helm.rollback(name, ns)
+        elif action in (NextAction.INSTALL, NextAction.UPGRADE):
+            await helm.upgrade_install(name, ns, wanted)
+        if not action.recovers:
+            return action
+    raise TransientError("recover helm release", f"{name} still pending after recovery")

@@ -1,4 +1,5 @@
-"""The stack's Python API: ``up``, ``down``, ``status``, ``info``, ``from_env``, ``ensure_helm``.
+"""The stack's Python API: ``up``, ``down``, ``status``, ``info``, ``from_env``, ``ensure_helm``,
+``real_node`` and ``import_image``.
 
 Orchestration only: each component's own module knows how to build, start and check
 it. ``up`` is re-entrant (running components are reused, stopped ones started) and
@@ -23,17 +24,30 @@ from devstack import (
     kube,
     kube_build,
     kube_checks,
+    kube_config,
+    node,
+    node_images,
+    node_steps,
     paths,
     pins,
     ports,
     postgres,
     procs,
+    session_web,
 )
 from devstack import record as rec
 from devstack.record import StackInfo
 from devstack.steps import NullReporter, Reporter, step
 
-PORT_NAMES = ("kafka", "kafka_controller", "postgres", "kube_apiserver")
+PORT_NAMES = (
+    "kafka",
+    "kafka_controller",
+    "postgres",
+    "kube_apiserver",
+    "ingress",
+    *kube_config.COMPONENT_PORTS,
+    *node.PORT_NAMES,
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,15 @@ def ensure_helm(reporter: Reporter | None = None) -> Path:
     return binary
 
 
+def ensure_images(reporter: Reporter | None = None, *, service: bool = True) -> dict[str, str]:
+    """Build (or find cached) every local image; return ``name -> tag``.
+
+    Names: ``base``, ``preview``, ``chat``, ``vscode`` and, with ``service``, ``python``,
+    ``go`` (the service's build stand-ins) and ``service`` (deploy/container/Containerfile).
+    """
+    return session_web.ensure_images(reporter or NullReporter(), paths.layout(), service=service)
+
+
 def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, int]:
     """Kept ports, except where the component is stopped and someone else took the port."""
     fresh = dict(kept)
@@ -59,6 +82,7 @@ def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, i
         ("kafka", "kafka"),
         ("kafka_controller", "kafka"),
         ("postgres", "postgres"),
+        ("ingress", "ingress"),
     ):
         port = fresh.get(name)
         if port and procs.running(state.pid(component)) is None and ports.is_listening(port):
@@ -86,6 +110,7 @@ def _build(reporter: Reporter, state: paths.StateLayout, p: pins.Pins) -> dict[s
             p.postgresql, state.log("build-postgres")
         )
         note.text = "installed" if fresh else f"found {built['pg_bin'].parent.name}"
+    node_steps.build(reporter, state, p)
     return built
 
 
@@ -129,14 +154,17 @@ def _kube_running(state: paths.StateLayout) -> bool:
     return bool(files) and all(procs.running(f) is not None for f in files)
 
 
-def _start_kube(reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port: int) -> None:
+def _start_kube(
+    reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port_map: dict[str, int]
+) -> None:
+    port = port_map["kube_apiserver"]
     bins = kube_build.binaries(p)
     with step(reporter, "kubernetes (kwok)", state.log(kube.COMPONENT)) as note:
         reuse = _kube_running(state) and kube_checks.api_ready(state.kubeconfig)
         if reuse:
             note.text = "reused"
         else:
-            kube.start(bins, state, port)
+            kube.start(bins, state, port_map)
             note.text = f"started, https://127.0.0.1:{port}"
         kube_checks.wait_ready(bins, state, started=not reuse)
         note.text += f", {kube_checks.ready_nodes(state.kubeconfig)} nodes"
@@ -157,7 +185,14 @@ def up(reporter: Reporter | None = None) -> StackInfo:
         rec.save(state.stack_json, data)
         _start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
         _start_kafka(reporter, state, p, built["kafka_libs"], port_map)
-        _start_kube(reporter, state, p, port_map["kube_apiserver"])
+        _start_kube(reporter, state, p, port_map)
+        data["real_node"] = node_steps.start(reporter, state, p, port_map)
+        rec.save(state.stack_json, data)
+        images = session_web.ensure_images(reporter, state, service=False)
+        node_steps.load_images(reporter, state, data["real_node"], images)
+        session_web.write_values(state, images)
+        session_web.start_ingress(reporter, state, port_map["ingress"], state.kubeconfig)
+        data.update(images=images, session_env=session_web.exports(state, data))
         info = rec.info_from(data)
         assert info is not None
         data.update(
@@ -184,6 +219,9 @@ def down() -> list[str]:
     if not state.root.exists():
         return stopped
     with cache.file_lock(state.lock):
+        if session_web.stop(state):
+            stopped.append("ingress")
+        stopped += node.stop(state)
         stopped += [f"kube {name}" for name in kube.stop(state)]
         if procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30):
             stopped.append("kafka")
@@ -201,7 +239,32 @@ def info() -> StackInfo | None:
     alive = [procs.running(state.pid(c)) for c in (kafka.COMPONENT, postgres.COMPONENT)]
     if any(a is None for a in alive) or not _kube_running(state):
         return None
+    if real_node().get("state") == "running" and not node.running(state):
+        return None
     return described
+
+
+def real_node() -> dict[str, Any]:
+    """The real node as ``up`` left it: ``state`` (running, refused, off), ``detail``,
+    and when running ``name``, ``ip`` and ``containerd_socket``."""
+    described = rec.load(paths.layout().stack_json).get("real_node")
+    return dict(described) if isinstance(described, dict) else {"state": "never started"}
+
+
+def import_image(tag: str) -> bool:
+    """Import podman image ``tag`` into the real node's containerd (namespace k8s.io).
+
+    Idempotent: returns False when that very image (same podman id) is already there,
+    True when it was imported now. Pods use it with ``imagePullPolicy: Never`` under
+    the reference :func:`devstack.node_images.normalized` gives (``localhost/...``).
+    Raises RuntimeError when this stack's real node is not running.
+    """
+    described = real_node()
+    if described.get("state") != "running" or not node.running(paths.layout()):
+        raise RuntimeError(f"the real node is not running: {described.get('detail', '')}")
+    socket = Path(described["containerd_socket"])
+    log = paths.layout().log("node-images")
+    return node_images.import_image(tag, socket=socket, log=log)
 
 
 def from_env() -> StackInfo | None:
@@ -220,4 +283,7 @@ def from_env() -> StackInfo | None:
 
 def status() -> list[ComponentStatus]:
     """Health of each component (pid alive and answering)."""
-    return [ComponentStatus(*row) for row in health.check(paths.layout(), pins.load())]
+    state = paths.layout()
+    rows = health.check(state, pins.load())
+    rows += session_web.health_rows(state, rec.load(state.stack_json))
+    return [ComponentStatus(*row) for row in rows]

@@ -2,7 +2,8 @@
 
 A throw-away module requires the pinned module (and, for Kubernetes, replaces its
 staging modules by their published versions), ``go mod tidy`` resolves the rest and
-``go build`` writes the binaries. Go's own module and build caches stay where Go
+``go build -v`` writes the binaries (and names each package as it is compiled, which
+the step's progress shows). Go's own module and build caches stay where Go
 keeps them, so a second build of another version reuses what it can.
 """
 
@@ -103,7 +104,7 @@ def build(
         go, env = go_binary(), go_env()
         procs.run_logged([go, "mod", "tidy", "-e"], log, env=env, cwd=mod)
         procs.run_logged(
-            [go, "build", "-ldflags", ldflags, "-o", f"{out_dir}/", *packages],
+            [go, "build", "-v", "-ldflags", ldflags, "-o", f"{out_dir}/", *packages],
             log,
             env=env,
             cwd=mod,

@@ -21,6 +21,9 @@ app = typer.Typer(
 )
 
 
+PLAIN_PROGRESS_SECONDS = 15.0
+
+
 class _Elapsed(ProgressColumn):
     def render(self, task: Task) -> Text:
         seconds = task.finished_time if task.finished_time is not None else task.elapsed
@@ -47,7 +50,7 @@ class RichReporter:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.live = console.is_terminal
-        self.progress = Progress(
+        self.bar = Progress(
             _Mark(),
             TextColumn("{task.description:<22}"),
             _Elapsed(),
@@ -55,33 +58,44 @@ class RichReporter:
             console=console,
         )
         self.tasks: dict[str, TaskID] = {}
+        self.printed: dict[str, float] = {}
 
     def __enter__(self) -> RichReporter:
         if self.live:
-            self.progress.start()
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.live:
-            self.progress.stop()
+            self.bar.stop()
 
     def started(self, step: str) -> None:
         if self.live:
-            self.tasks[step] = self.progress.add_task(step, total=1, note="", failed=False)
+            self.tasks[step] = self.bar.add_task(step, total=1, note="", failed=False)
         else:
             self.console.print(f"… {step}")
 
+    def progress(self, step: str, seconds: float, text: str) -> None:
+        """Live: the step's note shows what it is doing; plain: a line every 15 s."""
+        text = text or "no output yet (another stack may be building the same artefact)"
+        text = text if len(text) <= 70 else "…" + text[-69:]
+        if self.live:
+            self.bar.update(self.tasks[step], note=text)
+        elif seconds - self.printed.get(step, 0.0) >= PLAIN_PROGRESS_SECONDS:
+            self.printed[step] = seconds
+            self.console.print(f"… {step:<22} {seconds:6.1f}s  {text}")
+
     def finished(self, step: str, seconds: float, note: str) -> None:
         if self.live:
-            self.progress.update(self.tasks[step], completed=1, note=note)
+            self.bar.update(self.tasks[step], completed=1, note=note)
         else:
             self.console.print(f"✓ {step:<22} {seconds:6.1f}s  {note}")
 
     def failed(self, step: str, seconds: float, log: Path) -> None:
         if self.live:
             task = self.tasks[step]
-            self.progress.update(task, failed=True, note=f"failed (log: {log})")
-            self.progress.stop_task(task)
+            self.bar.update(task, failed=True, note=f"failed (log: {log})")
+            self.bar.stop_task(task)
         else:
             self.console.print(f"✗ {step:<22} {seconds:6.1f}s  failed (log: {log})")
 
@@ -108,6 +122,13 @@ def up() -> None:
     table.add_row("postgresql", info.database_url)
     table.add_row("kubeconfig", str(info.kubeconfig))
     table.add_row("helm", str(info.helm_binary))
+    if "DEVSESSIONS_INGRESS_ADDRESS" in info.env:
+        table.add_row("ingress", info.env["DEVSESSIONS_INGRESS_ADDRESS"])
+    real = api.real_node()
+    table.add_row(
+        "real node",
+        f"{real['name']} at {real['ip']}" if real.get("state") == "running" else real["state"],
+    )
     console.print(table)
     console.print('use it: eval "$(devsessions stack env)"')
 

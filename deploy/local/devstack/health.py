@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 
-from devstack import kafka, kube, kube_checks, postgres, procs
+from devstack import kafka, kube, kube_checks, node_steps, postgres, procs
 from devstack import record as rec
 from devstack.paths import StateLayout
 from devstack.pins import Pins
@@ -72,5 +72,6 @@ def check(state: StateLayout, pins: Pins) -> list[Row]:
         nodes = kube_checks.ready_nodes(state.kubeconfig) if api else 0
         detail = f"/readyz ok, {nodes} Ready nodes" if api else "/readyz failing"
         rows.append(("kubernetes api", api and nodes >= kube_checks.NODES, detail))
+    rows += node_steps.rows(state, data.get("real_node"))
     rows.append(_helm(str(data.get("helm_binary", "helm"))))
     return rows

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from devstack import kube_config, procs
@@ -42,11 +43,11 @@ def kwok_env(state: StateLayout) -> dict[str, str]:
     return {**os.environ, "KWOK_WORKDIR": str(workdir(state))}
 
 
-def config_file(state: StateLayout) -> Path:
+def config_file(state: StateLayout, ports: Mapping[str, int]) -> Path:
     """The kwokctl configuration this stack creates its cluster with."""
     path = workdir(state) / "devstack-kwokctl.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(kube_config.KWOKCTL_CONFIG)
+    path.write_text(kube_config.kwokctl_config(cluster_dir(state) / "pki", ports))
     return path
 
 
@@ -82,7 +83,7 @@ def our_pid_files(state: StateLayout) -> list[Path]:
     return sorted(state.pids.glob(f"{PID_PREFIX}*.pid"))
 
 
-def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
+def start(bins: KubeBinaries, state: StateLayout, ports: Mapping[str, int]) -> None:
     """Create the cluster on first use, else start its stopped components."""
     log = state.log(COMPONENT)
     env = kwok_env(state)
@@ -99,7 +100,7 @@ def start(bins: KubeBinaries, state: StateLayout, port: int) -> None:
             _record_pids(state)
     else:
         try:
-            argv = kube_config.create_argv(bins, port, config_file(state))
+            argv = kube_config.create_argv(bins, ports["kube_apiserver"], config_file(state, ports))
             procs.run_logged(argv, log, env=env, timeout=400)
         except (procs.CommandError, subprocess.TimeoutExpired):
             _record_pids(state)

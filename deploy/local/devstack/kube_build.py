@@ -2,7 +2,8 @@
 
 Each group is one cache artefact built from the Go module proxy at its pin:
 ``kubernetes/<v>/{kube-apiserver,kube-controller-manager,kube-scheduler}``,
-``etcd/<v>/etcd`` and ``kwok/<v>/{kwok,kwokctl}``. Kubernetes gets its version
+``etcd/<v>/etcd``, ``kwok/<v>/{kwok,kwokctl}``, and the real node's
+``kubernetes-node/<v>/{kubelet,kube-proxy}``. Kubernetes gets its version
 stamped into the binaries (component-base and client-go) so that clients and helm
 see a real server version.
 """
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import build_go, cache, paths
-from devstack.pins import Pins
+from devstack.pins import GoPin, Pins
+
+NODE_COMPONENT = "kubernetes-node"
 
 
 @dataclass(frozen=True)
@@ -40,18 +43,33 @@ def kubernetes_ldflags(version: str) -> str:
     return " ".join(flags)
 
 
-def ensure_kubernetes(pins: Pins, log: Path) -> tuple[Path, bool]:
-    pin = pins.kubernetes
+def _ensure_from_kubernetes(
+    component: str, pin: GoPin, staging_version: str, log: Path
+) -> tuple[Path, bool]:
     ldflags = kubernetes_ldflags(pin.version)
-    recipe = f"{pin.module}@{pin.version} {pins.kubernetes_staging_version} {ldflags}"
+    recipe = f"{pin.module}@{pin.version} {staging_version} {ldflags}"
 
     def build(out: Path) -> None:
         go_mod = build_go.module_go_mod(pin.module, pin.version, log)
-        replaces = build_go.staging_replaces(go_mod, pins.kubernetes_staging_version)
+        replaces = build_go.staging_replaces(go_mod, staging_version)
         build_go.build(pin, out, log, ldflags=ldflags, replaces=replaces)
 
     names = build_go.binary_names(pin)
-    return cache.ensure("kubernetes", pin.version, names, build, recipe=recipe)
+    return cache.ensure(component, pin.version, names, build, recipe=recipe)
+
+
+def ensure_kubernetes(pins: Pins, log: Path) -> tuple[Path, bool]:
+    """The control plane: kube-apiserver, kube-controller-manager, kube-scheduler."""
+    return _ensure_from_kubernetes(
+        "kubernetes", pins.kubernetes, pins.kubernetes_staging_version, log
+    )
+
+
+def ensure_kubernetes_node(pins: Pins, log: Path) -> tuple[Path, bool]:
+    """The real node's kubelet and kube-proxy, from the control plane's very pin."""
+    return _ensure_from_kubernetes(
+        NODE_COMPONENT, pins.kubernetes_node, pins.kubernetes_staging_version, log
+    )
 
 
 def ensure_etcd(pins: Pins, log: Path) -> tuple[Path, bool]:
@@ -92,3 +110,8 @@ def binaries(pins: Pins) -> KubeBinaries:
         kwok=kwok / "kwok",
         kwokctl=kwok / "kwokctl",
     )
+
+
+def node_binaries_dir(pins: Pins) -> Path:
+    """Where the cached kubelet and kube-proxy are (whether or not built yet)."""
+    return paths.cache_dir(NODE_COMPONENT, pins.kubernetes_node.version)

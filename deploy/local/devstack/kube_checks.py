@@ -16,6 +16,7 @@ from pathlib import Path
 
 from devstack import kube, kube_config, procs
 from devstack.kube_build import KubeBinaries
+from devstack.node_config import FAKE_LABEL
 from devstack.paths import StateLayout
 
 NODES = 3
@@ -94,6 +95,10 @@ def wait_ready(bins: KubeBinaries, state: StateLayout, *, started: bool) -> None
         argv.append(f"--name={kube_config.CLUSTER}")
         procs.run_logged(argv, log, env=kube.kwok_env(state), timeout=120)
     _wait(f"{NODES} Ready nodes", lambda: ready_nodes(kubeconfig) >= NODES, 120, log)
+    # Fake nodes carry a label, so that scale tests can select them explicitly.
+    labelled = _kubectl(kubeconfig, "label", "nodes", "-l", "type=kwok", FAKE_LABEL, "--overwrite")
+    if labelled.returncode != 0:
+        raise RuntimeError(f"fake nodes not labelled: {labelled.stderr.strip()}")
     manifest = kube.workdir(state) / "storageclass.yaml"
     manifest.write_text(kube_config.STORAGE_CLASS)
     applied = _kubectl(kubeconfig, "apply", "-f", str(manifest), timeout=30)

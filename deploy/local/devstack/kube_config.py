@@ -17,15 +17,22 @@ Pure data and argument building, no I/O. Choices, and why:
 - Fake nodes sized for 1000 sessions at the chart's requests (850m CPU, 1.75Gi memory,
   one pod each): kwok's default node (32 CPU, 256Gi, 110 pods, a /24 of pod IPs) would
   hold about 110 sessions on three nodes. See ``NODE_PARAMS``.
+- kwok manages only the nodes annotated as fake (``kwokctl scale node`` makes them so):
+  with its default ``--manage-all-nodes`` it would also take over the real node (mark
+  it Ready, fake its pods' status, delete terminating pods at once).
+- The API server holds a kubelet client certificate (the admin one) and reaches
+  kubelets by InternalIP, so ``kubectl logs/exec`` work on the real node.
 
 A cluster made by an older recipe (its ``kwok.yaml`` lacks a marker) is made afresh.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from devstack.kube_build import KubeBinaries
+from devstack.node_config import FAKE_ANNOTATION
 
 CLUSTER = "devsessions"
 HOSTPATH_FLAG = "enable-hostpath-provisioner"
@@ -43,7 +50,10 @@ NODE_PARAMS = (
     '.podCIDRs=["10.0.0.0/22","fd00::/64"]',
 )
 
-KWOKCTL_CONFIG = f"""\
+KWOK_MANAGE_FLAG = "manage-nodes-with-annotation-selector"
+KUBELET_CLIENT_FLAG = "kubelet-client-certificate"
+
+KWOKCTL_CONFIG_TEMPLATE = f"""\
 kind: KwokctlConfiguration
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 options:
@@ -53,6 +63,12 @@ componentsPatches:
   extraArgs:
   - key: {SERVICE_RANGE_FLAG}
     value: "{SERVICE_RANGE}"
+  - key: {KUBELET_CLIENT_FLAG}
+    value: "{{pki}}/admin.crt"
+  - key: kubelet-client-key
+    value: "{{pki}}/admin.key"
+  - key: kubelet-preferred-address-types
+    value: "InternalIP"
 - name: kube-controller-manager
   extraArgs:
   - key: {HOSTPATH_FLAG}
@@ -63,7 +79,34 @@ componentsPatches:
   extraArgs:
   - key: {NO_LEADER_ELECTION}
     value: "false"
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: {KWOK_MANAGE_FLAG}
+    value: "{FAKE_ANNOTATION}"
 """
+
+
+# kwokctl would pick these ports itself, scanning down from 32765 for one unused at that
+# moment: two stacks made at once got the same one, and one stack's kwok-controller
+# could not start. The stack chooses them (free ephemeral ports, kept in stack.json).
+COMPONENT_PORTS = {
+    "etcd": "etcdPort",
+    "etcd_peer": "etcdPeerPort",
+    "kube_controller_manager": "kubeControllerManagerPort",
+    "kube_scheduler": "kubeSchedulerPort",
+    "kwok_controller": "kwokControllerPort",
+}
+
+
+def kwokctl_config(pki: Path, ports: Mapping[str, int]) -> str:
+    """kwokctl's configuration; ``pki`` is the cluster's certificate directory, ``ports``
+    holds a port for each name of :data:`COMPONENT_PORTS`."""
+    options = "".join(f"  {key}: {ports[name]}\n" for name, key in COMPONENT_PORTS.items())
+    text = KWOKCTL_CONFIG_TEMPLATE.replace("{pki}", str(pki))
+    return text.replace("options:\n", "options:\n" + options, 1)
+
 
 STORAGE_CLASS = """\
 apiVersion: storage.k8s.io/v1
@@ -111,4 +154,6 @@ def is_current(kwok_yaml: str) -> bool:
         and NO_LEADER_ELECTION in kwok_yaml
         and "nodeLeaseDurationSeconds" not in kwok_yaml
         and "127.0.0.1" in kwok_yaml
+        and KWOK_MANAGE_FLAG in kwok_yaml
+        and KUBELET_CLIENT_FLAG in kwok_yaml
     )

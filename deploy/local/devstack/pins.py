@@ -37,14 +37,25 @@ class PostgresPin:
 
 
 @dataclass(frozen=True)
+class NodePin:
+    """The real node's Debian packages, pod network and pause image tag."""
+
+    packages: tuple[str, ...]
+    pod_cidr: str
+    pause_tag: str
+
+
+@dataclass(frozen=True)
 class Pins:
     kubernetes: GoPin
+    kubernetes_node: GoPin
     kubernetes_staging_version: str
     etcd: GoPin
     kwok: GoPin
     helm: GoPin
     kafka: KafkaPin
     postgresql: PostgresPin
+    node: NodePin
 
 
 def _go(table: dict[str, object], default_command: str = "") -> GoPin:
@@ -60,9 +71,10 @@ def _go(table: dict[str, object], default_command: str = "") -> GoPin:
 def parse(text: str) -> Pins:
     """Turn the TOML text of ``versions.toml`` into :class:`Pins`."""
     data = tomllib.loads(text)
-    kube, kafka, pg = data["kubernetes"], data["kafka"], data["postgresql"]
+    kube, kafka, pg, node = data["kubernetes"], data["kafka"], data["postgresql"], data["node"]
     return Pins(
         kubernetes=_go(kube),
+        kubernetes_node=_go({**kube, "commands": kube["node_commands"]}),
         kubernetes_staging_version=str(kube["staging_version"]),
         etcd=_go(data["etcd"]),
         kwok=_go(data["kwok"]),
@@ -75,6 +87,11 @@ def parse(text: str) -> Pins:
             heap=str(kafka["heap"]),
         ),
         postgresql=PostgresPin(package=str(pg["package"]), min_major=int(pg["min_major"])),
+        node=NodePin(
+            packages=tuple(str(name) for name in node["packages"]),
+            pod_cidr=str(node["pod_cidr"]),
+            pause_tag=str(node["pause_tag"]),
+        ),
     )
 
 

@@ -110,6 +110,22 @@ def url(port: int) -> str:
     return f"postgresql+asyncpg://{ROLE}@127.0.0.1:{port}/{DATABASE}"
 
 
+def _clear_stale_lock(data: Path) -> None:
+    """A SIGKILLed postmaster that nobody has reaped yet is a zombie, which PostgreSQL
+    takes for a live server ("lock file postmaster.pid already exists"): wait for the
+    reaping a little, then drop the lock of a postmaster that is a zombie or gone."""
+    lock = data / "postmaster.pid"
+    try:
+        pid = int(lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    deadline = time.monotonic() + 5
+    while procs.is_zombie(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if procs.is_zombie(pid) or not Path(f"/proc/{pid}").exists():
+        lock.unlink(missing_ok=True)
+
+
 def start(bin_dir: Path, state: StateLayout, port: int) -> procs.PidRecord:
     """initdb on first use, then start the server on ``127.0.0.1:port``."""
     home = home_dir(state)
@@ -123,6 +139,7 @@ def start(bin_dir: Path, state: StateLayout, port: int) -> procs.PidRecord:
         _own(data, user)
         argv = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
         procs.run_logged([*argv, "-E", "UTF8", "--no-locale"], log, user=user, cwd=home)
+    _clear_stale_lock(data)
     argv = [str(bin_dir / "postgres"), "-D", str(data)]
     for setting in (
         "listen_addresses=127.0.0.1",

@@ -85,6 +85,11 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[19])
 
 
+def is_zombie(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[0] == "Z"
+
+
 def start_time(pid: int) -> int:
     stat = _stat(pid)
     if stat is None:

@@ -20,6 +20,12 @@ KAFKA_VAR = "DEVSESSIONS_KAFKA_BOOTSTRAP_SERVERS"
 DATABASE_VAR = "DEVSESSIONS_DATABASE_URL"
 KUBECONFIG_VAR = "KUBECONFIG"
 HELM_VAR = "DEVSESSIONS_HELM_BINARY"
+# Set by the images and Ingress steps of ``up`` (stack.json ``session_env``), when present.
+EXTRA_VARS = (
+    "DEVSESSIONS_INGRESS_ADDRESS",
+    "DEVSESSIONS_PUBLIC_URL_TEMPLATE",
+    "DEVSESSIONS_CHART_VALUES_FILE",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,9 @@ def exports(info: StackInfo) -> str:
         f"export {name}={shlex.quote(info.env[name])}"
         for name in (KAFKA_VAR, DATABASE_VAR, KUBECONFIG_VAR, HELM_VAR)
     ]
+    lines += [
+        f"export {k}={shlex.quote(v)}" for k, v in sorted(info.env.items()) if k in EXTRA_VARS
+    ]
     lines.append(f'export PATH={shlex.quote(str(info.helm_binary.parent))}:"$PATH"')
     return "\n".join(lines) + "\n"
 
@@ -79,7 +88,7 @@ def info_from(data: dict[str, Any]) -> StackInfo | None:
     """The StackInfo a ``stack.json`` describes, if it got as far as endpoints."""
     try:
         ports = data["ports"]
-        return make_info(
+        info = make_info(
             f"127.0.0.1:{ports['kafka']}",
             postgres.url(int(ports["postgres"])),
             Path(data["kubeconfig"]),
@@ -87,3 +96,6 @@ def info_from(data: dict[str, Any]) -> StackInfo | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+    extra = data.get("session_env") or {}
+    info.env.update({k: str(v) for k, v in extra.items() if k in EXTRA_VARS})
+    return info

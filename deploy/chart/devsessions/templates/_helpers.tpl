@@ -60,6 +60,14 @@ app.kubernetes.io/component: migrations
 {{- end }}
 {{- end }}
 
+{{/*
+The ClusterRole the service binds in each project namespace it creates (never bound
+cluster-wide). Its name reaches the service as DEVSESSIONS_PROJECT_CLUSTER_ROLE.
+*/}}
+{{- define "devsessions.projectClusterRole" -}}
+{{- printf "%s-project" (include "devsessions.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
 {{- define "devsessions.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -133,6 +141,8 @@ helm's writable homes on the /tmp emptyDir (the root filesystem is read-only).
 - name: DEVSESSIONS_CHART_PATH
   value: {{ . | quote }}
 {{- end }}
+- name: DEVSESSIONS_IMAGE_ALLOW_LIST
+  value: {{ join "," .Values.config.imageAllowList | quote }}
 - name: DEVSESSIONS_DATABASE_URL
   valueFrom:
     secretKeyRef:

@@ -1,0 +1,126 @@
+"""The ``Inbox`` and ``Outbox`` repositories on PostgreSQL.
+
+The inbox keys consumed events by (consumer, CloudEvents source, id); the outbox holds
+encoded events committed with the change that caused them. One relay at a time claims
+outbox rows (a transaction-scoped advisory lock), so rows go out in id order and
+per-project order holds even with several replicas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consumer.adapters.db.tables import inbox, outbox
+from consumer.domain.model import LogPosition
+from consumer.ports import InboxKey, OutboxMessage, OutboxRow
+
+RELAY_LOCK = 7_200_917_002  # arbitrary, stable advisory-lock key
+
+
+class SqlInbox:
+    """Consumed event ids."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, key: InboxKey, project_uuid: str, position: LogPosition) -> bool:
+        result = await self._conn.execute(
+            pg_insert(inbox)
+            .values(
+                consumer=key.consumer,
+                source=key.source,
+                event_id=key.event_id,
+                project_uuid=project_uuid,
+                partition=position.partition,
+                offset=position.offset,
+            )
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return result.first() is not None
+
+    async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (source, id) pairs the inbox already holds: one query for a whole batch."""
+        if not ids:
+            return set()
+        result = await self._conn.execute(
+            sa.select(inbox.c.source, inbox.c.event_id).where(
+                inbox.c.consumer == consumer,
+                sa.tuple_(inbox.c.source, inbox.c.event_id).in_(list(ids)),
+            )
+        )
+        return {(r[0], r[1]) for r in result}
+
+    async def prune(self, before: datetime) -> int:
+        """Forget ids consumed before ``before``.
+
+        Safe because order and idempotency for old events rest on each project's
+        high-water mark; the inbox only has to catch redeliveries, which come soon.
+        """
+        result = await self._conn.execute(inbox.delete().where(inbox.c.received_at < before))
+        return int(result.rowcount or 0)
+
+
+class SqlOutbox:
+    """Encoded events waiting for the relay."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, messages: Sequence[OutboxMessage]) -> None:
+        if not messages:
+            return
+        await self._conn.execute(
+            pg_insert(outbox)
+            .values(
+                [
+                    {
+                        "event_id": m.event_id,
+                        "project_uuid": m.project_uuid,
+                        "event_type": m.event_type,
+                        "topic": m.topic,
+                        "key": m.key,
+                        "value": m.value,
+                        "headers": [[name, value.decode("utf-8")] for name, value in m.headers],
+                    }
+                    for m in messages
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=[outbox.c.event_id])
+        )
+
+    async def claim_batch(self, limit: int) -> list[OutboxRow]:
+        leader = await self._conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(RELAY_LOCK)))
+        if not leader:
+            return []
+        result = await self._conn.execute(
+            sa.select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(limit)
+        )
+        return [_from_row(r) for r in result.mappings()]
+
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        await self._conn.execute(
+            outbox.update().where(outbox.c.id.in_(list(ids))).values(sent_at=now)
+        )
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._conn.execute(outbox.delete().where(outbox.c.sent_at < before))
+        return int(result.rowcount or 0)
+
+
+def _from_row(row: sa.RowMapping) -> OutboxRow:
+    message = OutboxMessage(
+        event_id=row["event_id"],
+        project_uuid=row["project_uuid"],
+        event_type=row["event_type"],
+        topic=row["topic"],
+        key=bytes(row["key"]),
+        value=bytes(row["value"]),
+        headers=tuple((name, value.encode("utf-8")) for name, value in row["headers"]),
+    )
+    return OutboxRow(id=row["id"], message=message, created_at=row["created_at"])

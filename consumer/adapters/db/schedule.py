@@ -1,0 +1,82 @@
+"""The ``Schedule`` repository on PostgreSQL: the periodic resync's queries and updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consumer.adapters.db.tables import sessions
+from consumer.domain.model import Desired, Status
+
+_WORK_STATUSES = (Status.PENDING.value, Status.PROVISIONING.value, Status.DELETING.value)
+
+
+class SqlSchedule:
+    """Which sessions need work, expiry renewal and drift marking."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def due(self, now: datetime, *, limit: int = 500) -> list[str]:
+        query = (
+            sa.select(sessions.c.project_uuid)
+            .where(
+                sa.or_(
+                    sessions.c.observed_generation < sessions.c.generation,
+                    sessions.c.status.in_(_WORK_STATUSES),
+                ),
+                sessions.c.status != Status.FAILED.value,
+                sa.or_(sessions.c.next_attempt_at.is_(None), sessions.c.next_attempt_at <= now),
+                sa.or_(
+                    sessions.c.lease_owner.is_(None), sessions.c.lease_expires_at < sa.func.now()
+                ),
+            )
+            .order_by(sessions.c.updated_at)
+            .limit(limit)
+        )
+        return list((await self._conn.execute(query)).scalars())
+
+    async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
+        lifetime = timedelta(seconds=lifetime_seconds)
+        result = await self._conn.execute(
+            sessions.update()
+            .where(
+                sessions.c.status == Status.RUNNING.value,
+                sessions.c.expires_at < now + lifetime - timedelta(days=1),
+            )
+            .values(expires_at=now + lifetime)
+        )
+        return int(result.rowcount or 0)
+
+    async def running(self) -> list[str]:
+        result = await self._conn.execute(
+            sa.select(sessions.c.project_uuid).where(
+                sessions.c.status == Status.RUNNING.value,
+                sessions.c.desired == Desired.PRESENT.value,
+            )
+        )
+        return list(result.scalars())
+
+    async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
+        """Running sessions whose namespace vanished go back to ``pending`` (re-provision).
+
+        Only sessions still ``running`` and not leased are touched, so a session being
+        worked on or deleted meanwhile is left alone. ``retries`` counts the repair, so
+        the new ``SessionReady`` gets an id of its own.
+        """
+        if not project_uuids:
+            return 0
+        result = await self._conn.execute(
+            sessions.update()
+            .where(
+                sessions.c.project_uuid.in_(list(project_uuids)),
+                sessions.c.status == Status.RUNNING.value,
+                sessions.c.desired == Desired.PRESENT.value,
+                sessions.c.lease_owner.is_(None),
+            )
+            .values(status=Status.PENDING.value, retries=sessions.c.retries + 1, updated_at=now)
+        )
+        return int(result.rowcount or 0)

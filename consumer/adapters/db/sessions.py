@@ -1,0 +1,114 @@
+"""The ``Sessions`` and ``Leases`` repositories on PostgreSQL (SQLAlchemy 2 Core).
+
+Both work inside the transaction of the unit of work that made them. Intake writes every
+column but identity and lease (``put``); the reconciler writes only its own columns and
+only while it holds the lease and the generation it worked on is still current
+(``save_outcome``), so a newer event is never overwritten by a stale outcome. Leases run
+on the database's clock, so replicas with skewed clocks agree on when one expires.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consumer.adapters.db import rows
+from consumer.adapters.db.tables import sessions
+from consumer.domain.model import SessionState
+
+_WRITTEN = [c.name for c in sessions.c if c.name not in ("id", "lease_owner", "lease_expires_at")]
+
+
+def _upsert() -> sa.Insert:
+    """INSERT ... ON CONFLICT (project_uuid) DO UPDATE, built once (the intake hot path)."""
+    stmt = pg_insert(sessions)
+    return stmt.on_conflict_do_update(
+        index_elements=[sessions.c.project_uuid],
+        set_={name: stmt.excluded[name] for name in _WRITTEN if name != "project_uuid"},
+    )
+
+
+_UPSERT = _upsert()
+
+
+class SqlSessions:
+    """Session rows, read and written in the unit of work's transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def lock(self, project_uuid: str) -> None:
+        # A transaction-scoped advisory lock serialises intake per project even before
+        # its row exists: two first events must not both decide from None.
+        await self._conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(project_uuid, 0)))
+        )
+
+    async def get(self, project_uuid: str, *, for_update: bool = False) -> SessionState | None:
+        query = sa.select(sessions).where(sessions.c.project_uuid == project_uuid)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).mappings().first()
+        return rows.to_state(row) if row else None
+
+    async def list(self, *, limit: int = 1000) -> list[SessionState]:
+        result = await self._conn.execute(sa.select(sessions).order_by(sessions.c.id).limit(limit))
+        return [rows.to_state(r) for r in result.mappings()]
+
+    async def put(self, session: SessionState) -> None:
+        await self._conn.execute(_UPSERT, rows.to_row(session))
+
+    async def save_outcome(self, session: SessionState, *, owner: str) -> bool:
+        values = {k: v for k, v in rows.to_row(session).items() if k in rows.RECONCILER_COLUMNS}
+        result = await self._conn.execute(
+            sessions.update()
+            .where(
+                sessions.c.project_uuid == session.project_uuid,
+                sessions.c.generation == session.generation,
+                sessions.c.lease_owner == owner,
+            )
+            .values(values)
+            .returning(sessions.c.id)
+        )
+        return result.first() is not None
+
+
+class SqlLeases:
+    """The lease columns of session rows."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def claim(
+        self, project_uuid: str, owner: str, lease_seconds: float
+    ) -> SessionState | None:
+        free = sa.or_(
+            sessions.c.lease_owner.is_(None),
+            sessions.c.lease_owner == owner,
+            sessions.c.lease_expires_at < sa.func.now(),
+        )
+        row = (
+            (
+                await self._conn.execute(
+                    sessions.update()
+                    .where(sessions.c.project_uuid == project_uuid, free)
+                    .values(
+                        lease_owner=owner,
+                        lease_expires_at=sa.func.now()
+                        + sa.func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds),
+                    )
+                    .returning(*sessions.c)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return rows.to_state(row) if row else None
+
+    async def release(self, project_uuid: str, owner: str) -> None:
+        await self._conn.execute(
+            sessions.update()
+            .where(sessions.c.project_uuid == project_uuid, sessions.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )

@@ -1,0 +1,124 @@
+"""The steps of ``stack up`` that make session URLs real: local images and the Ingress.
+
+Called by :mod:`devstack.api`: builds (or finds) the local images, writes the chart
+values that use them, starts the Traefik controller (reused when it answers) and says
+what ``stack env`` exports for them: ``DEVSESSIONS_INGRESS_ADDRESS``, a
+``DEVSESSIONS_PUBLIC_URL_TEMPLATE`` whose per-session Host routes through the controller,
+and ``DEVSESSIONS_CHART_VALUES_FILE`` (the values file of the local images).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devstack import (
+    engine,
+    image_pins,
+    ingress,
+    ingress_access,
+    ingress_build,
+    local_images,
+    procs,
+)
+from devstack.paths import StateLayout
+from devstack.steps import Reporter, step
+
+INGRESS_VAR = "DEVSESSIONS_INGRESS_ADDRESS"
+URL_TEMPLATE_VAR = "DEVSESSIONS_PUBLIC_URL_TEMPLATE"
+VALUES_VAR = "DEVSESSIONS_CHART_VALUES_FILE"
+VALUES_FILE = "session-values.yaml"
+
+
+def ensure_images(reporter: Reporter, state: StateLayout, *, service: bool) -> dict[str, str]:
+    """Build what is missing of the local images; return ``name -> tag``.
+
+    Where podman is missing and cannot be installed (not root, no apt-get), the images
+    are skipped with the reason and ``{}`` is returned: the rest of the stack still works.
+    """
+    log = state.log("build-images")
+    with step(reporter, "container engine", log) as note:
+        reason = engine.cannot_install_reason()
+        if reason is not None:
+            note.text = f"skipped: {reason}"
+            return {}
+        note.text = "installed podman, runc" if engine.ensure_installed(log) else "podman found"
+    built = local_images.ensure_all(
+        log, service=service, around=lambda name: step(reporter, f"image {name}", log)
+    )
+    return {b.name: b.tag for b in built}
+
+
+def values(tags: dict[str, str]) -> dict[str, Any]:
+    """Chart values for the local stack: the Traefik class and middlewares, local images."""
+    chart = local_images.chart_values(tags) if tags else {}
+    chart["ingress"] = {
+        "className": ingress.INGRESS_CLASS,
+        "annotations": {ingress.MIDDLEWARES_ANNOTATION: ingress.MIDDLEWARES},
+    }
+    return chart
+
+
+def write_values(state: StateLayout, tags: dict[str, str]) -> Path:
+    path = state.root / VALUES_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(
+        "# Written by `devsessions stack up`: the session chart on the local images.\n"
+        + yaml.safe_dump(values(tags), sort_keys=True)
+    )
+    tmp.replace(path)
+    return path
+
+
+def start_ingress(reporter: Reporter, state: StateLayout, port: int, kubeconfig: Path) -> None:
+    """Build (or find) Traefik, then reuse or start the controller on ``port``.
+
+    ``kubeconfig`` (the admin's) creates the IngressClass and the controller's own
+    ServiceAccount; the controller runs with that account's token only.
+    """
+    build_log = state.log("build-traefik")
+    with step(reporter, "traefik binary", build_log) as note:
+        binary, fresh = ingress_build.ensure(image_pins.load().traefik, build_log)
+        note.text = "built" if fresh else "cached"
+    log = state.log(ingress.COMPONENT)
+    with step(reporter, "ingress (traefik)", log) as note:
+        ingress.ensure_ingress_class(kubeconfig, log)
+        running = procs.running(state.pid(ingress.COMPONENT))
+        if running is not None and ingress.healthy(port):
+            note.text = f"reused, {ingress.address(port)}"
+            return
+        if running is not None:
+            procs.stop_pid_file(state.pid(ingress.COMPONENT))
+        identity = ingress_access.ensure(kubeconfig, state)
+        record = ingress.start(binary, state, port, identity)
+        ingress.wait_ready(port, record, log)
+        note.text = f"started, {ingress.address(port)}"
+
+
+def stop(state: StateLayout) -> bool:
+    return procs.stop_pid_file(state.pid(ingress.COMPONENT))
+
+
+def exports(state: StateLayout, data: dict[str, Any]) -> dict[str, str]:
+    """What ``stack env`` adds for the controller and the images (empty before an up)."""
+    port = data.get("ports", {}).get("ingress")
+    env: dict[str, str] = {}
+    if port:
+        env[INGRESS_VAR] = ingress.address(int(port))
+        env[URL_TEMPLATE_VAR] = ingress.url_template(int(port))
+    if (state.root / VALUES_FILE).is_file():
+        env[VALUES_VAR] = str(state.root / VALUES_FILE)
+    return env
+
+
+def health_rows(state: StateLayout, data: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """``stack status`` rows for the controller."""
+    port = data.get("ports", {}).get("ingress")
+    if not port:
+        return []
+    if procs.running(state.pid(ingress.COMPONENT)) is None:
+        return [("ingress", False, f"not running (log: {state.log(ingress.COMPONENT)})")]
+    ok = ingress.healthy(int(port))
+    return [("ingress", ok, f"{ingress.address(int(port))} " + ("ping ok" if ok else "no answer"))]

@@ -1,0 +1,194 @@
+"""The unit of work's contract, checked on PostgreSQL and on the in-memory fake alike.
+
+Every test runs twice: against ``SqlUnitOfWork`` on a fresh database of the real stack,
+and against ``FakeUnitOfWork``. So the fake the unit tests rely on does what the real
+one does (atomic commit, rollback without it, conditional saves, dedupe, relay leader,
+expiry renewal, pruning), and a drift between them fails here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from consumer.domain import intake
+from consumer.domain.model import Cause, LogPosition, SessionState, Status
+from consumer.ports import InboxKey, OutboxMessage, UnitOfWorkFactory
+from tests.fakes import FakeClock, FakeDatabase
+
+NOW = datetime.now(UTC)
+LIFETIME = timedelta(days=30)
+
+
+@pytest.fixture(
+    scope="module", params=["fake", pytest.param("postgresql", marks=pytest.mark.stack)]
+)
+async def uow(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWorkFactory]:
+    if request.param == "fake":
+        yield FakeDatabase(FakeClock(NOW))
+        return
+    from consumer.adapters.db import uow as sql_uow
+    from consumer.adapters.db.engine import make_engine, upgrade
+    from tests.e2e.harness import create_database
+
+    stack = request.getfixturevalue("stack")
+    url = await create_database(stack.database_url, f"uow_{uuid.uuid4().hex[:8]}")
+    await upgrade(url)
+    engine = make_engine(url, pool_size=4)
+    yield sql_uow.factory(engine)
+    await engine.dispose()
+
+
+def _session(project: str | None = None) -> SessionState:
+    project = project or str(uuid.uuid4())
+    decision = intake.decide(
+        None,
+        intake.Created(project, 1, 2, {}),
+        cause=Cause(f"evt-{project}", "urn:test"),
+        position=LogPosition(0, 1),
+        now=NOW,
+        lifetime=LIFETIME,
+    )
+    assert decision.session is not None
+    return decision.session
+
+
+def _message(project: str, name: str) -> OutboxMessage:
+    return OutboxMessage(name, project, "t", "out", project.encode(), b"{}", (("ce_id", b"x"),))
+
+
+async def _put(uow: UnitOfWorkFactory, session: SessionState) -> None:
+    async with uow() as unit:
+        await unit.sessions.put(session)
+        await unit.commit()
+
+
+async def test_nothing_is_durable_without_commit(uow: UnitOfWorkFactory) -> None:
+    session = _session()
+    async with uow() as unit:
+        await unit.sessions.put(session)
+        assert await unit.sessions.get(session.project_uuid) is not None, "own writes seen"
+    async with uow() as unit:
+        assert await unit.sessions.get(session.project_uuid) is None
+
+
+async def test_commit_makes_session_inbox_and_outbox_durable_together(
+    uow: UnitOfWorkFactory,
+) -> None:
+    session = _session()
+    key = InboxKey("group", "urn:test", f"e-{session.project_uuid}")
+    async with uow() as unit:
+        await unit.sessions.lock(session.project_uuid)
+        assert await unit.inbox.add(key, session.project_uuid, LogPosition(0, 1))
+        await unit.sessions.put(session)
+        await unit.outbox.add([_message(session.project_uuid, f"m-{session.project_uuid}")])
+        await unit.commit()
+    async with uow() as unit:
+        stored = await unit.sessions.get(session.project_uuid, for_update=True)
+        assert stored is not None and stored.id is not None
+        assert dataclasses.replace(stored, id=None) == session
+        assert not await unit.inbox.add(key, session.project_uuid, LogPosition(0, 1))
+        assert await unit.inbox.seen("group", [("urn:test", key.event_id)]) == {
+            ("urn:test", key.event_id)
+        }
+
+
+async def test_outcome_is_saved_only_by_the_lease_holder_of_the_current_generation(
+    uow: UnitOfWorkFactory,
+) -> None:
+    session = _session()
+    await _put(uow, session)
+    running = dataclasses.replace(session, status=Status.PROVISIONING)
+    async with uow() as unit:
+        assert not await unit.sessions.save_outcome(running, owner="w1"), "no lease yet"
+        assert await unit.leases.claim(session.project_uuid, "w1", 60) is not None
+        assert await unit.leases.claim(session.project_uuid, "w2", 60) is None
+        stale = dataclasses.replace(running, generation=session.generation - 1)
+        assert not await unit.sessions.save_outcome(stale, owner="w1")
+        assert await unit.sessions.save_outcome(running, owner="w1")
+        await unit.leases.release(session.project_uuid, "w1")
+        await unit.commit()
+    async with uow() as unit:
+        stored = await unit.sessions.get(session.project_uuid)
+        assert stored is not None and stored.status is Status.PROVISIONING
+        assert await unit.leases.claim(session.project_uuid, "w2", 60) is not None
+
+
+async def test_relay_claims_in_order_one_relay_at_a_time_and_marks_sent(
+    uow: UnitOfWorkFactory,
+) -> None:
+    project = str(uuid.uuid4())
+    names = [f"{project}-{i}" for i in range(3)]
+    async with uow() as unit:
+        await unit.outbox.add([_message(project, n) for n in names])
+        await unit.outbox.add([_message(project, names[0])])  # same event id: skipped
+        await unit.commit()
+    async with uow() as first, uow() as second:
+        batch = [
+            r for r in await first.outbox.claim_batch(1000) if r.message.project_uuid == project
+        ]
+        assert [r.message.event_id for r in batch] == names
+        assert await second.outbox.claim_batch(1000) == [], "one relay publishes at a time"
+        await first.outbox.mark_sent([r.id for r in batch], NOW)
+        await first.commit()
+    async with uow() as unit:
+        left = await unit.outbox.claim_batch(1000)
+        assert not [r for r in left if r.message.project_uuid == project]
+        assert await unit.outbox.prune(NOW - timedelta(seconds=1)) == 0, "sent just now"
+        assert await unit.outbox.prune(NOW + timedelta(seconds=1)) >= 3
+        await unit.commit()
+
+
+async def test_renew_expiry_pushes_out_running_sessions_close_to_expiry(
+    uow: UnitOfWorkFactory,
+) -> None:
+    soon = dataclasses.replace(
+        _session(), status=Status.RUNNING, expires_at=NOW + timedelta(hours=1)
+    )
+    pending = dataclasses.replace(_session(), expires_at=NOW + timedelta(hours=1))
+    fresh = dataclasses.replace(_session(), status=Status.RUNNING, expires_at=NOW + LIFETIME)
+    for session in (soon, pending, fresh):
+        await _put(uow, session)
+    async with uow() as unit:
+        assert await unit.schedule.renew_expiry(NOW, LIFETIME.total_seconds()) >= 1
+        await unit.commit()
+    async with uow() as unit:
+        got = {s.project_uuid: s for s in await unit.sessions.list(limit=100_000)}
+    assert got[soon.project_uuid].expires_at == NOW + LIFETIME
+    assert got[pending.project_uuid].expires_at == pending.expires_at, "only running ones"
+    assert got[fresh.project_uuid].expires_at == fresh.expires_at
+
+
+async def test_drift_marks_only_running_unleased_sessions(uow: UnitOfWorkFactory) -> None:
+    free = dataclasses.replace(_session(), status=Status.RUNNING)
+    leased = dataclasses.replace(_session(), status=Status.RUNNING)
+    for session in (free, leased):
+        await _put(uow, session)
+    async with uow() as unit:
+        assert await unit.leases.claim(leased.project_uuid, "w", 60) is not None
+        assert {free.project_uuid, leased.project_uuid} <= set(await unit.schedule.running())
+        drifted = await unit.schedule.mark_drifted([free.project_uuid, leased.project_uuid], NOW)
+        assert drifted == 1
+        await unit.commit()
+    async with uow() as unit:
+        repaired = await unit.sessions.get(free.project_uuid)
+        assert repaired is not None and repaired.status is Status.PENDING
+        assert repaired.retries == 1
+        assert free.project_uuid in await unit.schedule.due(NOW + timedelta(minutes=1))
+
+
+async def test_inbox_prune_forgets_old_ids(uow: UnitOfWorkFactory) -> None:
+    key = InboxKey("group", "urn:test", str(uuid.uuid4()))
+    async with uow() as unit:
+        assert await unit.inbox.add(key, "p", LogPosition(0, 1))
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.inbox.prune(NOW - timedelta(days=2)) == 0
+        assert await unit.inbox.prune(datetime.now(UTC) + timedelta(days=1)) >= 1
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.inbox.add(key, "p", LogPosition(0, 1)), "forgotten, so new again"
