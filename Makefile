@@ -45,9 +45,17 @@ stack-down: venv
 stack-status: venv
 	$(BIN)/devsessions stack status
 
+## Quick end-to-end benchmarks (full sizes: see BENCHMARKS.md). Uses the stack the
+## environment names (`eval "$$(devsessions stack env)"`), else brings the local one up.
+BENCH_OUT ?= .bench
 bench: venv
-	$(BIN)/devsessions stack up
-	$(BIN)/python -m benchmarks
+	@test -n "$$DEVSESSIONS_KAFKA_BOOTSTRAP_SERVERS" || $(BIN)/devsessions stack up
+	@mkdir -p $(BENCH_OUT)
+	$(BIN)/devsessions bench burst -n 10 --json $(BENCH_OUT)/burst.json --plot $(BENCH_OUT)/burst.png
+	$(BIN)/devsessions bench steady --rate 2 --seconds 10 --json $(BENCH_OUT)/steady.json
+	$(BIN)/devsessions bench intake --events 2000 --json $(BENCH_OUT)/intake.json
+	$(BIN)/devsessions bench replay --events 5000 --json $(BENCH_OUT)/replay.json
+	$(BIN)/devsessions bench helm --rounds 3 --json $(BENCH_OUT)/helm.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

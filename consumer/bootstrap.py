@@ -277,6 +277,7 @@ def build(
         chart=settings.chart_path,
         timeout_seconds=settings.helm_timeout_seconds,
         kubeconfig=settings.kubeconfig,
+        openapi_validation=settings.helm_openapi_validation,
     )
     parts = wire(
         settings,

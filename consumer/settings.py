@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # A values file applied under every release's own values (e.g. the local stack's images).
     chart_values_file: Path | None = None
     helm_timeout_seconds: PositiveInt = 300
+    # Helm's client-side OpenAPI validation on upgrade --install (off: the chart's
+    # values.schema.json and the API server's strict field validation still apply).
+    helm_openapi_validation: bool = False
     ready_timeout_seconds: PositiveInt = 300
     namespace_delete_timeout_seconds: PositiveInt = 300
     # Least privilege (deploy/chart/devsessions): the ClusterRole the service binds to its own

@@ -31,6 +31,9 @@ _PERMANENT_MARKERS = (
     "execution error at",
     "parse error",
     "chart requires kubeVersion",
+    # the API server's strict field validation refused a rendered manifest (a chart bug)
+    "field not declared in schema",
+    "strict decoding error",
 )
 _STATES = {
     "deployed": ReleaseState.DEPLOYED,
@@ -52,8 +55,13 @@ class HelmCli:
         timeout_seconds: float,
         kubeconfig: str | None = None,
         env: Mapping[str, str] | None = None,
+        openapi_validation: bool = False,
     ) -> None:
         self._binary = binary
+        # Helm's client-side step fetches and parses the API server's OpenAPI documents
+        # in every new process only to learn that the server validates fields itself
+        # (Helm applies with fieldValidation=Strict either way); BENCHMARKS.md has the cost.
+        self._validation = () if openapi_validation else ("--disable-openapi-validation",)
         self._chart = chart
         self._timeout = timeout_seconds
         self._env = dict(os.environ if env is None else env)
@@ -96,6 +104,7 @@ class HelmCli:
                 "--wait=hookOnly",
                 "--timeout",
                 f"{int(self._timeout)}s",
+                *self._validation,
             )
         if code != 0:
             self._raise("helm upgrade --install", err)

@@ -91,6 +91,7 @@ def wait_ready(bins: KubeBinaries, state: StateLayout, *, started: bool) -> None
     _wait("kube-apiserver /readyz", lambda: api_ready(kubeconfig), 120, log)
     if ready_nodes(kubeconfig) < NODES:
         argv = [str(bins.kwokctl), "scale", "node", f"--replicas={NODES}"]
+        argv += [f"--param={p}" for p in kube_config.NODE_PARAMS]
         argv.append(f"--name={kube_config.CLUSTER}")
         procs.run_logged(argv, log, env=kube.kwok_env(state), timeout=120)
     _wait(f"{NODES} Ready nodes", lambda: ready_nodes(kubeconfig) >= NODES, 120, log)

@@ -14,6 +14,9 @@ Pure data and argument building, no I/O. Choices, and why:
   PersistentVolumeClaim would stay Pending: the controller-manager's built-in
   host-path provisioner (a testing feature, fine for a single-machine stack) binds
   claims of the default StorageClass below.
+- Fake nodes sized for 1000 sessions at the chart's requests (850m CPU, 1.75Gi memory,
+  one pod each): kwok's default node (32 CPU, 256Gi, 110 pods, a /24 of pod IPs) would
+  hold about 110 sessions on three nodes. See ``NODE_PARAMS``.
 - kwok manages only the nodes annotated as fake (``kwokctl scale node`` makes them so):
   with its default ``--manage-all-nodes`` it would also take over the real node (mark
   it Ready, fake its pods' status, delete terminating pods at once).
@@ -37,6 +40,15 @@ NO_LEADER_ELECTION = "leader-elect"
 NODE_LEASE_FLAG = "--node-lease-duration-seconds=0"
 SERVICE_RANGE_FLAG = "service-cluster-ip-range"
 SERVICE_RANGE = "10.96.0.0/16"
+
+# ``kwokctl scale node --param``: three nodes of 400 CPU, 1Ti, 500 pods and a /22 of pod
+# IPs each hold 1000 sessions (850 CPU, 1750Gi, 1000 pods) with room to spare.
+NODE_PARAMS = (
+    '.allocatable.cpu="400"',
+    '.allocatable.memory="1Ti"',
+    '.allocatable.pods="500"',
+    '.podCIDRs=["10.0.0.0/22","fd00::/64"]',
+)
 
 KWOK_MANAGE_FLAG = "manage-nodes-with-annotation-selector"
 KUBELET_CLIENT_FLAG = "kubelet-client-certificate"
