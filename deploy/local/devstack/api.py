@@ -190,7 +190,8 @@ def up(reporter: Reporter | None = None) -> StackInfo:
         rec.save(state.stack_json, data)
         images = session_web.ensure_images(reporter, state, service=False)
         node_steps.load_images(reporter, state, data["real_node"], images)
-        session_web.write_values(state, images)
+        real = data["real_node"].get("state") == "running"
+        session_web.write_values(state, images, real_node=real)
         session_web.start_ingress(reporter, state, port_map["ingress"], state.kubeconfig)
         data.update(images=images, session_env=session_web.exports(state, data))
         info = rec.info_from(data)
