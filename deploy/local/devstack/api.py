@@ -1,5 +1,5 @@
 """The stack's Python API: ``up``, ``down``, ``status``, ``info``, ``from_env``, ``ensure_helm``,
-``real_node`` and ``import_image``.
+``real_node``, ``import_image`` and ``container_engine``.
 
 Orchestration only: each component's own module knows how to build, start and check
 it. ``up`` is re-entrant (running components are reused, stopped ones started) and
@@ -18,6 +18,7 @@ from typing import Any
 
 from devstack import (
     cache,
+    engine_service,
     health,
     helm,
     kafka,
@@ -189,6 +190,7 @@ def up(reporter: Reporter | None = None) -> StackInfo:
         data["real_node"] = node_steps.start(reporter, state, p, port_map)
         rec.save(state.stack_json, data)
         images = session_web.ensure_images(reporter, state, service=False)
+        data["container_engine"] = engine_service.up(reporter, state, available=bool(images))
         node_steps.load_images(reporter, state, data["real_node"], images)
         real = data["real_node"].get("state") == "running"
         session_web.write_values(state, images, real_node=real)
@@ -222,6 +224,8 @@ def down() -> list[str]:
     with cache.file_lock(state.lock):
         if session_web.stop(state):
             stopped.append("ingress")
+        if engine_service.stop(state):
+            stopped.append("container engine")
         stopped += node.stop(state)
         stopped += [f"kube {name}" for name in kube.stop(state)]
         if procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30):
@@ -286,5 +290,14 @@ def status() -> list[ComponentStatus]:
     """Health of each component (pid alive and answering)."""
     state = paths.layout()
     rows = health.check(state, pins.load())
-    rows += session_web.health_rows(state, rec.load(state.stack_json))
+    data = rec.load(state.stack_json)
+    rows += session_web.health_rows(state, data)
+    rows += engine_service.row(state, data.get("container_engine"))
     return [ComponentStatus(*row) for row in rows]
+
+
+def container_engine() -> str | None:
+    """``DOCKER_HOST`` of this stack's container engine (podman's Docker API), when it
+    serves one: ``up`` starts it wherever podman works."""
+    described = rec.load(paths.layout().stack_json).get("container_engine")
+    return str(described) if described else None
