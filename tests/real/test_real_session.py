@@ -14,11 +14,13 @@ It prints the time from ``ProjectCreated`` to ``SessionReady`` and to a browser-
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from devstack import ingress, node_config, session_placement
@@ -63,6 +65,29 @@ def wait_for_vscode(url: str, address: str, timeout: float = 60) -> float:
     raise AssertionError(f"{url} did not serve VS Code through {address} within {timeout}s")
 
 
+def first_redirect(url: str, address: str) -> str:
+    """Where the controller's first answer for ``url`` sends the browser (Location)."""
+    host, _, port = address.rpartition(":")
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", parts.path, headers={"Host": parts.netloc})
+        return connection.getresponse().getheader("Location") or ""
+    finally:
+        connection.close()
+
+
+def wait_for_page(url: str, address: str, text: str, timeout: float = 60) -> None:
+    status, body = 0, ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = ingress.fetch(url, address)
+        if status == 200 and text in body:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{url}: {status} {body[:300]}")
+
+
 def assert_runs_restricted_on_the_real_node(stack: StackInfo, namespace: str) -> str:
     ns = json.loads(kubectl(stack, "get", "namespace", namespace, "-o", "json"))
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
@@ -80,7 +105,8 @@ def assert_runs_restricted_on_the_real_node(stack: StackInfo, namespace: str) ->
 
 def assert_each_container_writes_the_workspace(stack: StackInfo, namespace: str, pod: str) -> None:
     for name in ENDPOINTS:
-        script = f"id -u && echo {name} > /workspace/.written-by-{name} && cat /workspace/*-{name}"
+        file = f"/workspace/.written-by-{name}"
+        script = f"id -u && echo {name} > {file} && cat {file}"
         out = kubectl(stack, "exec", "-n", namespace, pod, "-c", name, "--", "sh", "-c", script)
         assert out.split() == ["1000", name], out
 
@@ -106,10 +132,10 @@ async def test_a_real_session_runs_answers_and_goes(topo: Topology, tmp_path: Pa
             pod = assert_runs_restricted_on_the_real_node(stack, project)
             assert_each_container_writes_the_workspace(stack, project, pod)
             for name in ("preview", "chat"):
-                status, body = ingress.fetch(getattr(data, f"{name}_url"), address)
-                assert status == 200 and project in body, (name, status, body[:300])
-            _status, workbench = ingress.fetch(data.vscode_url.rstrip("/") + "/", address)
-            assert "/workspace" in workbench, "code-server did not open the workspace"
+                # Each Service's EndpointSlice turns ready on its own, seconds apart here.
+                wait_for_page(getattr(data, f"{name}_url"), address, project)
+            opened = first_redirect(data.vscode_url.rstrip("/") + "/", address)
+            assert "folder=/workspace" in opened, f"code-server opened {opened!r}"
             logs = kubectl(stack, "logs", "-n", project, pod, "-c", "vscode")
             assert "HTTP server listening" in logs, logs[-2000:]
             page_logs = kubectl(stack, "logs", "-n", project, pod, "-c", "preview")
