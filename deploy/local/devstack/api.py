@@ -27,6 +27,8 @@ from devstack import (
     kube_checks,
     kube_config,
     node,
+    node_access,
+    node_config,
     node_images,
     node_steps,
     paths,
@@ -43,6 +45,7 @@ from devstack.steps import NullReporter, Reporter, step
 PORT_NAMES = (
     "kafka",
     "kafka_controller",
+    "kafka_node",
     "postgres",
     "kube_apiserver",
     "ingress",
@@ -82,6 +85,7 @@ def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, i
     for name, component in (
         ("kafka", "kafka"),
         ("kafka_controller", "kafka"),
+        ("kafka_node", "kafka"),
         ("postgres", "postgres"),
         ("ingress", "ingress"),
     ):
@@ -128,6 +132,10 @@ def _start_postgres(reporter: Reporter, state: paths.StateLayout, pg_bin: Path, 
             postgres.wait_ready(pg_bin, port, record, log)
             note.text = f"started, 127.0.0.1:{port}"
         postgres.ensure_database(pg_bin, port, log)
+        secret = node_access.password(state)
+        postgres.allow_password_from(
+            pg_bin, state, port, source=node_access.POD_SOURCE, password=secret, log=log
+        )
 
 
 def _start_kafka(
@@ -135,16 +143,20 @@ def _start_kafka(
 ) -> None:
     log = state.log(kafka.COMPONENT)
     bootstrap = f"127.0.0.1:{port_map['kafka']}"
+    properties = kafka.server_properties(
+        state.data(kafka.COMPONENT) / "data", port_map["kafka"], port_map["kafka_controller"],
+        port_map["kafka_node"], node_config.gateway(p.node.pod_cidr),
+    )  # fmt: skip
+    config = kafka.config_path(state)
     with step(reporter, "kafka", log) as note:
         running = procs.running(state.pid(kafka.COMPONENT))
-        if running is not None and kafka.healthy(bootstrap):
+        current = config.read_text() if config.is_file() else ""
+        if running is not None and current == properties and kafka.healthy(bootstrap):
             note.text = f"reused, {bootstrap}"
         else:
-            if running is not None:
+            if running is not None:  # stopped, or started by an older configuration
                 procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30)
-            record = kafka.start(
-                p.kafka, libs, state, port_map["kafka"], port_map["kafka_controller"]
-            )
+            record = kafka.start(p.kafka, libs, state, properties)
             kafka.wait_ready(bootstrap, record, log)
             note.text = f"started, {bootstrap}"
         kafka.ensure_topics(bootstrap, kafka.topics())
@@ -161,11 +173,15 @@ def _start_kube(
     port = port_map["kube_apiserver"]
     bins = kube_build.binaries(p)
     with step(reporter, "kubernetes (kwok)", state.log(kube.COMPONENT)) as note:
-        reuse = _kube_running(state) and kube_checks.api_ready(state.kubeconfig)
+        reuse = (
+            _kube_running(state)
+            and kube.is_current(state)
+            and kube_checks.api_ready(state.kubeconfig)
+        )
         if reuse:
             note.text = "reused"
         else:
-            kube.start(bins, state, port_map)
+            kube.start(bins, state, port_map, node_config.gateway(p.node.pod_cidr))
             note.text = f"started, https://127.0.0.1:{port}"
         kube_checks.wait_ready(bins, state, started=not reuse)
         note.text += f", {kube_checks.ready_nodes(state.kubeconfig)} nodes"
@@ -270,6 +286,17 @@ def import_image(tag: str) -> bool:
     socket = Path(described["containerd_socket"])
     log = paths.layout().log("node-images")
     return node_images.import_image(tag, socket=socket, log=log)
+
+
+def pod_endpoints() -> dict[str, str]:
+    """How a pod on the real node reaches Kafka and PostgreSQL (``kafka_bootstrap_servers``,
+    ``database_url``, see :mod:`devstack.node_access`); the API server it reaches through
+    the ``kubernetes`` Service. RuntimeError when this stack's real node is not running."""
+    described, state = real_node(), paths.layout()
+    if described.get("state") != "running" or not node.running(state):
+        raise RuntimeError(f"the real node is not running: {described.get('detail', '')}")
+    ports = rec.load(state.stack_json)["ports"]
+    return node_access.endpoints(state, ports, str(described["ip"]))
 
 
 def from_env() -> StackInfo | None:

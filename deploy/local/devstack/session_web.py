@@ -80,7 +80,7 @@ def start_ingress(reporter: Reporter, state: StateLayout, port: int, kubeconfig:
     with step(reporter, "ingress (traefik)", log) as note:
         ingress.ensure_ingress_class(kubeconfig, log)
         running = procs.running(state.pid(ingress.COMPONENT))
-        if running is not None and ingress.healthy(port):
+        if running is not None and ingress.healthy(port) and ingress_access.valid(state):
             note.text = f"reused, {ingress.address(port)}"
             return
         if running is not None:
