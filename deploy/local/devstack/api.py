@@ -18,17 +18,16 @@ from typing import Any
 
 from devstack import (
     cache,
+    core_steps,
     engine_service,
     health,
     helm,
     kafka,
     kube,
     kube_build,
-    kube_checks,
     kube_config,
     node,
     node_access,
-    node_config,
     node_images,
     node_steps,
     paths,
@@ -119,74 +118,6 @@ def _build(reporter: Reporter, state: paths.StateLayout, p: pins.Pins) -> dict[s
     return built
 
 
-def _start_postgres(reporter: Reporter, state: paths.StateLayout, pg_bin: Path, port: int) -> None:
-    log = state.log(postgres.COMPONENT)
-    with step(reporter, "postgresql", log) as note:
-        running = procs.running(state.pid(postgres.COMPONENT))
-        if running is not None and postgres.healthy(pg_bin, port):
-            note.text = f"reused, 127.0.0.1:{port}"
-        else:
-            if running is not None:
-                procs.stop_pid_file(state.pid(postgres.COMPONENT), first=signal.SIGINT)
-            record = postgres.start(pg_bin, state, port)
-            postgres.wait_ready(pg_bin, port, record, log)
-            note.text = f"started, 127.0.0.1:{port}"
-        postgres.ensure_database(pg_bin, port, log)
-        secret = node_access.password(state)
-        postgres.allow_password_from(
-            pg_bin, state, port, source=node_access.POD_SOURCE, password=secret, log=log
-        )
-
-
-def _start_kafka(
-    reporter: Reporter, state: paths.StateLayout, p: pins.Pins, libs: Path, port_map: dict[str, int]
-) -> None:
-    log = state.log(kafka.COMPONENT)
-    bootstrap = f"127.0.0.1:{port_map['kafka']}"
-    properties = kafka.server_properties(
-        state.data(kafka.COMPONENT) / "data", port_map["kafka"], port_map["kafka_controller"],
-        port_map["kafka_node"], node_config.gateway(p.node.pod_cidr),
-    )  # fmt: skip
-    config = kafka.config_path(state)
-    with step(reporter, "kafka", log) as note:
-        running = procs.running(state.pid(kafka.COMPONENT))
-        current = config.read_text() if config.is_file() else ""
-        if running is not None and current == properties and kafka.healthy(bootstrap):
-            note.text = f"reused, {bootstrap}"
-        else:
-            if running is not None:  # stopped, or started by an older configuration
-                procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30)
-            record = kafka.start(p.kafka, libs, state, properties)
-            kafka.wait_ready(bootstrap, record, log)
-            note.text = f"started, {bootstrap}"
-        kafka.ensure_topics(bootstrap, kafka.topics())
-
-
-def _kube_running(state: paths.StateLayout) -> bool:
-    files = kube.our_pid_files(state)
-    return bool(files) and all(procs.running(f) is not None for f in files)
-
-
-def _start_kube(
-    reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port_map: dict[str, int]
-) -> None:
-    port = port_map["kube_apiserver"]
-    bins = kube_build.binaries(p)
-    with step(reporter, "kubernetes (kwok)", state.log(kube.COMPONENT)) as note:
-        reuse = (
-            _kube_running(state)
-            and kube.is_current(state)
-            and kube_checks.api_ready(state.kubeconfig)
-        )
-        if reuse:
-            note.text = "reused"
-        else:
-            kube.start(bins, state, port_map, node_config.gateway(p.node.pod_cidr))
-            note.text = f"started, https://127.0.0.1:{port}"
-        kube_checks.wait_ready(bins, state, started=not reuse)
-        note.text += f", {kube_checks.ready_nodes(state.kubeconfig)} nodes"
-
-
 def up(reporter: Reporter | None = None) -> StackInfo:
     """Build what is missing, start what is stopped, wait until all is healthy."""
     reporter = reporter or NullReporter()
@@ -200,9 +131,9 @@ def up(reporter: Reporter | None = None) -> StackInfo:
             ports=port_map, kubeconfig=str(state.kubeconfig), helm_binary=str(built["helm"])
         )
         rec.save(state.stack_json, data)
-        _start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
-        _start_kafka(reporter, state, p, built["kafka_libs"], port_map)
-        _start_kube(reporter, state, p, port_map)
+        core_steps.start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
+        core_steps.start_kafka(reporter, state, p, built["kafka_libs"], port_map)
+        core_steps.start_kube(reporter, state, p, port_map)
         data["real_node"] = node_steps.start(reporter, state, p, port_map)
         rec.save(state.stack_json, data)
         images = session_web.ensure_images(reporter, state, service=False)
@@ -258,7 +189,7 @@ def info() -> StackInfo | None:
     if described is None:
         return None
     alive = [procs.running(state.pid(c)) for c in (kafka.COMPONENT, postgres.COMPONENT)]
-    if any(a is None for a in alive) or not _kube_running(state):
+    if any(a is None for a in alive) or not core_steps.kube_running(state):
         return None
     if real_node().get("state") == "running" and not node.running(state):
         return None
