@@ -2,7 +2,10 @@
 
 Runs the service in this process, publishes a ``ProjectCreated`` for a fresh project,
 waits for its ``SessionReady`` on the output topic, prints it and what the cluster holds,
-then keeps serving (Ctrl-C stops) unless ``--exit`` is given.
+then the session's URLs as a person on this machine opens them and whether ``/vscode``
+answers with VS Code (:mod:`consumer.cli.demo_urls`), then keeps serving (Ctrl-C stops)
+unless ``--exit`` is given. On a stack that holds the real node the session runs there
+(its values file, ``DEVSESSIONS_REAL_NODE_VALUES_FILE``); ``--fake-node`` keeps it on kwok.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
     from consumer.settings import Settings
 
 app = typer.Typer()
+
+
+REAL_VALUES_VAR = "DEVSESSIONS_REAL_NODE_VALUES_FILE"
 
 
 def _stack_env() -> None:
@@ -42,28 +49,42 @@ def _stack_env() -> None:
     os.environ.update(info.env)
 
 
+def _place(fake_node: bool) -> bool:
+    """Put the demo session on the real node when the stack offers it; True when it does."""
+    real_values = os.environ.get(REAL_VALUES_VAR)
+    if fake_node or not real_values:
+        return False
+    os.environ["DEVSESSIONS_CHART_VALUES_FILE"] = real_values
+    return True
+
+
 @app.command()
 def demo(
     exit_after: bool = typer.Option(False, "--exit", help="Stop once the session is ready."),
     timeout: float = typer.Option(300.0, help="Seconds to wait for SessionReady."),
     port: int = typer.Option(8080, help="HTTP port for /metrics and the session API."),
+    fake_node: bool = typer.Option(
+        False, "--fake-node", help="Run the session on a fake (kwok) node even with a real one."
+    ),
 ) -> None:
     """Provision one project end to end and show its SessionReady."""
     _stack_env()
+    real_node = _place(fake_node)
     os.environ.setdefault("DEVSESSIONS_HTTP_PORT", str(port))
     from consumer import settings as settings_mod
     from consumer.observability import logging as logs
 
     settings = settings_mod.load()
     logs.configure(settings.log_level, json=settings.log_json)
-    asyncio.run(_demo(settings, exit_after=exit_after, timeout=timeout))
+    asyncio.run(_demo(settings, exit_after=exit_after, timeout=timeout, real_node=real_node))
 
 
-async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None:
+async def _demo(settings: Settings, *, exit_after: bool, timeout: float, real_node: bool) -> None:
     from rich.console import Console
 
     import events
     from consumer import bootstrap
+    from consumer.cli import demo_urls
     from consumer.entrypoints import app as service_app
 
     console = Console()
@@ -81,6 +102,7 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
         async with events.EventPublisher(
             settings.kafka_bootstrap_servers, topic=settings.input_topic
         ) as publisher:
+            begin = time.monotonic()
             sent = await publisher.publish(
                 events.ProjectCreated(
                     project_uuid=project,
@@ -91,7 +113,9 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
             )
         console.rule(f"ProjectCreated {project} published (event id {sent.id})")
         ready = await asyncio.wait_for(_await_ready(answers, project), timeout)
-    console.rule("SessionReady received from the output topic")
+    console.rule(
+        f"SessionReady received from the output topic after {time.monotonic() - begin:.1f}s"
+    )
     console.print_json(json.dumps(ready))
     session = await service.sessions.get(project)
     if session is not None:
@@ -102,8 +126,11 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float) -> None
             f"release={session.release_name} ip={ip}"
         )
     base = f"http://{settings.http_host}:{settings.http_port}"
-    console.print(f"\nSession API: {base}/api/v1/sessions/project/{project}")
-    console.print(f"Inspect: kubectl get deploy,svc,ingress,pvc -n {project}")
+    console.print(f"\nSession API: {base}/api/v1/sessions/project/{project}", soft_wrap=True)
+    console.print(
+        f"Inspect: kubectl get deploy,svc,ingress,pvc,pods -o wide -n {project}", soft_wrap=True
+    )
+    await asyncio.to_thread(demo_urls.show, console, ready, real_node=real_node)
     if exit_after:
         server.should_exit = True
     else:

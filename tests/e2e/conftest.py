@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,25 +10,13 @@ import pytest
 from devstack.record import StackInfo
 from kubernetes import client, config
 
-from tests.e2e.harness import Topology, create_database, create_topics, make_helm_wrapper
+from tests.e2e.harness import Topology, make_topology
 
 
 @pytest.fixture(scope="module")
-def topo(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+def topo(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Topology:
     prefix = f"e2e-{uuid.uuid4().hex[:8]}"
-    directory = tmp_path_factory.mktemp(prefix)
-    wrapper, log = make_helm_wrapper(stack.helm_binary, directory)
-    database = asyncio.run(create_database(stack.database_url, prefix.replace("-", "_")))
-    topo = Topology(
-        stack=stack, prefix=prefix, database_url=database, helm_log=log, helm_wrapper=wrapper
-    )
-    asyncio.run(
-        create_topics(
-            stack.kafka_bootstrap_servers,
-            [topo.input_topic, topo.output_topic, topo.dead_letter_topic],
-        )
-    )
-    return topo
+    return make_topology(stack, tmp_path_factory.mktemp(prefix), prefix)
 
 
 @pytest.fixture(scope="module")

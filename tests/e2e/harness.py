@@ -93,6 +93,23 @@ class Topology:
         return [line for line in lines if verb is None or line.split(" ", 1)[0] == verb]
 
 
+def make_topology(stack: StackInfo, directory: Path, prefix: str | None = None) -> Topology:
+    """A fresh database, topics and a logging helm for one test module, in ``directory``."""
+    prefix = prefix or f"e2e-{uuid.uuid4().hex[:8]}"
+    wrapper, log = make_helm_wrapper(stack.helm_binary, directory)
+    database = asyncio.run(create_database(stack.database_url, prefix.replace("-", "_")))
+    topo = Topology(
+        stack=stack, prefix=prefix, database_url=database, helm_log=log, helm_wrapper=wrapper
+    )
+    asyncio.run(
+        create_topics(
+            stack.kafka_bootstrap_servers,
+            [topo.input_topic, topo.output_topic, topo.dead_letter_topic],
+        )
+    )
+    return topo
+
+
 def make_helm_wrapper(real_helm: Path, directory: Path) -> tuple[Path, Path]:
     """A ``helm`` that logs its arguments, then runs the real one."""
     log = directory / "helm-calls.log"

@@ -105,7 +105,7 @@ def test_a_live_holder_refuses_a_second_stack_and_a_dead_one_does_not(tmp_path: 
         live.kill()
         live.wait()
     assert not claim.alive()
-    assert node.PORT_NAMES and len(set(node.COMPONENTS)) == 4
+    assert node.PORT_NAMES and len(set(node.COMPONENTS)) == 5
 
 
 @pytest.mark.parametrize("cidr", ["10.244.77.0/24", "192.168.5.0/24"])

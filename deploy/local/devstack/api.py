@@ -1,5 +1,5 @@
 """The stack's Python API: ``up``, ``down``, ``status``, ``info``, ``from_env``, ``ensure_helm``,
-``real_node`` and ``import_image``.
+``real_node``, ``import_image`` and ``container_engine``.
 
 Orchestration only: each component's own module knows how to build, start and check
 it. ``up`` is re-entrant (running components are reused, stopped ones started) and
@@ -18,14 +18,16 @@ from typing import Any
 
 from devstack import (
     cache,
+    core_steps,
+    engine_service,
     health,
     helm,
     kafka,
     kube,
     kube_build,
-    kube_checks,
     kube_config,
     node,
+    node_access,
     node_steps,
     paths,
     pins,
@@ -41,6 +43,7 @@ from devstack.steps import NullReporter, Reporter, step
 PORT_NAMES = (
     "kafka",
     "kafka_controller",
+    "kafka_node",
     "postgres",
     "kube_apiserver",
     "ingress",
@@ -80,6 +83,7 @@ def _choose_ports(state: paths.StateLayout, kept: dict[str, int]) -> dict[str, i
     for name, component in (
         ("kafka", "kafka"),
         ("kafka_controller", "kafka"),
+        ("kafka_node", "kafka"),
         ("postgres", "postgres"),
         ("ingress", "ingress"),
     ):
@@ -113,62 +117,6 @@ def _build(reporter: Reporter, state: paths.StateLayout, p: pins.Pins) -> dict[s
     return built
 
 
-def _start_postgres(reporter: Reporter, state: paths.StateLayout, pg_bin: Path, port: int) -> None:
-    log = state.log(postgres.COMPONENT)
-    with step(reporter, "postgresql", log) as note:
-        running = procs.running(state.pid(postgres.COMPONENT))
-        if running is not None and postgres.healthy(pg_bin, port):
-            note.text = f"reused, 127.0.0.1:{port}"
-        else:
-            if running is not None:
-                procs.stop_pid_file(state.pid(postgres.COMPONENT), first=signal.SIGINT)
-            record = postgres.start(pg_bin, state, port)
-            postgres.wait_ready(pg_bin, port, record, log)
-            note.text = f"started, 127.0.0.1:{port}"
-        postgres.ensure_database(pg_bin, port, log)
-
-
-def _start_kafka(
-    reporter: Reporter, state: paths.StateLayout, p: pins.Pins, libs: Path, port_map: dict[str, int]
-) -> None:
-    log = state.log(kafka.COMPONENT)
-    bootstrap = f"127.0.0.1:{port_map['kafka']}"
-    with step(reporter, "kafka", log) as note:
-        running = procs.running(state.pid(kafka.COMPONENT))
-        if running is not None and kafka.healthy(bootstrap):
-            note.text = f"reused, {bootstrap}"
-        else:
-            if running is not None:
-                procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30)
-            record = kafka.start(
-                p.kafka, libs, state, port_map["kafka"], port_map["kafka_controller"]
-            )
-            kafka.wait_ready(bootstrap, record, log)
-            note.text = f"started, {bootstrap}"
-        kafka.ensure_topics(bootstrap, kafka.topics())
-
-
-def _kube_running(state: paths.StateLayout) -> bool:
-    files = kube.our_pid_files(state)
-    return bool(files) and all(procs.running(f) is not None for f in files)
-
-
-def _start_kube(
-    reporter: Reporter, state: paths.StateLayout, p: pins.Pins, port_map: dict[str, int]
-) -> None:
-    port = port_map["kube_apiserver"]
-    bins = kube_build.binaries(p)
-    with step(reporter, "kubernetes (kwok)", state.log(kube.COMPONENT)) as note:
-        reuse = _kube_running(state) and kube_checks.api_ready(state.kubeconfig)
-        if reuse:
-            note.text = "reused"
-        else:
-            kube.start(bins, state, port_map)
-            note.text = f"started, https://127.0.0.1:{port}"
-        kube_checks.wait_ready(bins, state, started=not reuse)
-        note.text += f", {kube_checks.ready_nodes(state.kubeconfig)} nodes"
-
-
 def up(reporter: Reporter | None = None) -> StackInfo:
     """Build what is missing, start what is stopped, wait until all is healthy."""
     reporter = reporter or NullReporter()
@@ -182,14 +130,16 @@ def up(reporter: Reporter | None = None) -> StackInfo:
             ports=port_map, kubeconfig=str(state.kubeconfig), helm_binary=str(built["helm"])
         )
         rec.save(state.stack_json, data)
-        _start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
-        _start_kafka(reporter, state, p, built["kafka_libs"], port_map)
-        _start_kube(reporter, state, p, port_map)
+        core_steps.start_postgres(reporter, state, built["pg_bin"], port_map["postgres"])
+        core_steps.start_kafka(reporter, state, p, built["kafka_libs"], port_map)
+        core_steps.start_kube(reporter, state, p, port_map)
         data["real_node"] = node_steps.start(reporter, state, p, port_map)
         rec.save(state.stack_json, data)
         images = session_web.ensure_images(reporter, state, service=False)
+        data["container_engine"] = engine_service.up(reporter, state, available=bool(images))
         node_steps.load_images(reporter, state, data["real_node"], images)
-        session_web.write_values(state, images)
+        real = data["real_node"].get("state") == "running"
+        session_web.write_values(state, images, real_node=real)
         session_web.start_ingress(reporter, state, port_map["ingress"], state.kubeconfig)
         data.update(images=images, session_env=session_web.exports(state, data))
         info = rec.info_from(data)
@@ -220,6 +170,8 @@ def down() -> list[str]:
     with cache.file_lock(state.lock):
         if session_web.stop(state):
             stopped.append("ingress")
+        if engine_service.stop(state):
+            stopped.append("container engine")
         stopped += node.stop(state)
         stopped += [f"kube {name}" for name in kube.stop(state)]
         if procs.stop_pid_file(state.pid(kafka.COMPONENT), grace=30):
@@ -236,7 +188,7 @@ def info() -> StackInfo | None:
     if described is None:
         return None
     alive = [procs.running(state.pid(c)) for c in (kafka.COMPONENT, postgres.COMPONENT)]
-    if any(a is None for a in alive) or not _kube_running(state):
+    if any(a is None for a in alive) or not core_steps.kube_running(state):
         return None
     if real_node().get("state") == "running" and not node.running(state):
         return None
@@ -246,6 +198,17 @@ def info() -> StackInfo | None:
 # The real node: its description in stack.json, and the image import the images use.
 real_node = node_steps.real_node
 import_image = node_steps.import_image
+
+
+def pod_endpoints() -> dict[str, str]:
+    """How a pod on the real node reaches Kafka and PostgreSQL (``kafka_bootstrap_servers``,
+    ``database_url``, see :mod:`devstack.node_access`); the API server it reaches through
+    the ``kubernetes`` Service. RuntimeError when this stack's real node is not running."""
+    described, state = real_node(), paths.layout()
+    if described.get("state") != "running" or not node.running(state):
+        raise RuntimeError(f"the real node is not running: {described.get('detail', '')}")
+    ports = rec.load(state.stack_json)["ports"]
+    return node_access.endpoints(state, ports, str(described["ip"]))
 
 
 def from_env() -> StackInfo | None:
@@ -266,5 +229,14 @@ def status() -> list[ComponentStatus]:
     """Health of each component (pid alive and answering)."""
     state = paths.layout()
     rows = health.check(state, pins.load())
-    rows += session_web.health_rows(state, rec.load(state.stack_json))
+    data = rec.load(state.stack_json)
+    rows += session_web.health_rows(state, data)
+    rows += engine_service.row(state, data.get("container_engine"))
     return [ComponentStatus(*row) for row in rows]
+
+
+def container_engine() -> str | None:
+    """``DOCKER_HOST`` of this stack's container engine (podman's Docker API), when it
+    serves one: ``up`` starts it wherever podman works."""
+    described = rec.load(paths.layout().stack_json).get("container_engine")
+    return str(described) if described else None

@@ -118,6 +118,20 @@ def _token(kubeconfig: Path, timeout: float = 30) -> str:
     raise RuntimeError(f"secret {NAMESPACE}/{TOKEN_SECRET} got no token within {timeout:.0f}s")
 
 
+def valid(state: StateLayout) -> bool:
+    """True when the controller's kubeconfig still reads the cluster (a cluster made
+    afresh has a new CA and knows no token of the old one)."""
+    path = state.data("ingress") / "kubeconfig"
+    if not path.is_file():
+        return False
+    proc = subprocess.run(
+        [kube_checks.kubectl(), f"--kubeconfig={path}", "get", "ingressclasses",
+         "--request-timeout=10s", "-o", "name"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    return proc.returncode == 0
+
+
 def ensure(admin_kubeconfig: Path, state: StateLayout) -> Path:
     """Apply the ServiceAccount and its role; write and return the controller's kubeconfig."""
     _kubectl(admin_kubeconfig, "apply", "-f", "-", stdin=yaml.safe_dump_all(manifests()))

@@ -2,7 +2,8 @@
 
 The broker's runtime classpath is resolved from Maven Central with Maven into
 ``<cache>/kafka/<version>/libs``. Storage is formatted once under the state dir;
-the broker listens on 127.0.0.1 only. ``up`` waits until it serves metadata and
+the broker listens on 127.0.0.1 only (pods of the real node reach it through the node's
+forwarder). ``up`` waits until it serves metadata and
 creates the service's topics.
 """
 
@@ -93,15 +94,24 @@ def ensure_jars(pin: KafkaPin, log: Path) -> tuple[Path, bool]:
     return directory / "libs", built
 
 
-def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
+def server_properties(
+    data_dir: Path, port: int, controller_port: int, node_port: int, node_host: str
+) -> str:
+    """The broker's settings. ``NODE`` is the listener for pods of the real node: it binds
+    loopback like the others and is advertised at ``node_host`` (the node's bridge), where
+    the node forwards it (:mod:`devstack.node_access`)."""
+    listeners = (
+        f"PLAINTEXT://127.0.0.1:{port},NODE://127.0.0.1:{node_port},"
+        f"CONTROLLER://127.0.0.1:{controller_port}"
+    )
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": listeners,
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},NODE://{node_host}:{node_port}",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,NODE:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(data_dir),
         "num.partitions": str(PARTITIONS),
@@ -147,15 +157,17 @@ def _java_argv(pin: KafkaPin, libs: Path, config_dir: Path, main: str) -> list[s
     ]
 
 
-def start(
-    pin: KafkaPin, libs: Path, state: StateLayout, port: int, controller_port: int
-) -> procs.PidRecord:
+def config_path(state: StateLayout) -> Path:
+    return state.data(COMPONENT) / "server.properties"
+
+
+def start(pin: KafkaPin, libs: Path, state: StateLayout, properties: str) -> procs.PidRecord:
     """Write the configuration, format storage on first use, start the broker."""
     home = state.data(COMPONENT)
     data_dir = home / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = home / "server.properties"
-    config.write_text(server_properties(data_dir, port, controller_port))
+    config = config_path(state)
+    config.write_text(properties)
     (home / "log4j2.properties").write_text(LOG4J2)
     log = state.log(COMPONENT)
     if not (data_dir / "meta.properties").exists():

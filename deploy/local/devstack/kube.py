@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from devstack import kube_config, procs
+from devstack import kube_config, kube_pki, procs
 from devstack.kube_build import KubeBinaries
 from devstack.paths import StateLayout
 
@@ -43,11 +43,11 @@ def kwok_env(state: StateLayout) -> dict[str, str]:
     return {**os.environ, "KWOK_WORKDIR": str(workdir(state))}
 
 
-def config_file(state: StateLayout, ports: Mapping[str, int]) -> Path:
+def config_file(state: StateLayout, ports: Mapping[str, int], advertise: str) -> Path:
     """The kwokctl configuration this stack creates its cluster with."""
     path = workdir(state) / "devstack-kwokctl.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(kube_config.kwokctl_config(cluster_dir(state) / "pki", ports))
+    path.write_text(kube_config.kwokctl_config(cluster_dir(state) / "pki", ports, advertise))
     return path
 
 
@@ -79,12 +79,21 @@ def _forget_stale_kwok_pids(state: StateLayout) -> None:
             pid_file.unlink(missing_ok=True)
 
 
+def is_current(state: StateLayout) -> bool:
+    """True when the cluster was made by this stack's recipe (a running one may predate it)."""
+    saved = cluster_dir(state) / "kwok.yaml"
+    return saved.is_file() and kube_config.is_current(saved.read_text())
+
+
 def our_pid_files(state: StateLayout) -> list[Path]:
     return sorted(state.pids.glob(f"{PID_PREFIX}*.pid"))
 
 
-def start(bins: KubeBinaries, state: StateLayout, ports: Mapping[str, int]) -> None:
-    """Create the cluster on first use, else start its stopped components."""
+def start(bins: KubeBinaries, state: StateLayout, ports: Mapping[str, int], advertise: str) -> None:
+    """Create the cluster on first use, else start its stopped components.
+
+    ``advertise``: the real node's bridge address, the ``kubernetes`` Service's endpoint.
+    """
     log = state.log(COMPONENT)
     env = kwok_env(state)
     existing = cluster_dir(state) / "kwok.yaml"
@@ -100,7 +109,9 @@ def start(bins: KubeBinaries, state: StateLayout, ports: Mapping[str, int]) -> N
             _record_pids(state)
     else:
         try:
-            argv = kube_config.create_argv(bins, ports["kube_apiserver"], config_file(state, ports))
+            kube_pki.ensure(cluster_dir(state) / "pki", advertise)
+            config = config_file(state, ports, advertise)
+            argv = kube_config.create_argv(bins, ports["kube_apiserver"], config)
             procs.run_logged(argv, log, env=env, timeout=400)
         except (procs.CommandError, subprocess.TimeoutExpired):
             _record_pids(state)

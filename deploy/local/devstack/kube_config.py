@@ -22,6 +22,9 @@ Pure data and argument building, no I/O. Choices, and why:
   it Ready, fake its pods' status, delete terminating pods at once).
 - The API server holds a kubelet client certificate (the admin one) and reaches
   kubelets by InternalIP, so ``kubectl logs/exec`` work on the real node.
+- The API server advertises the real node's bridge address, so the ``kubernetes``
+  Service's endpoint is where pods reach it (forwarded to 127.0.0.1 by the node), and its
+  certificate (:mod:`devstack.kube_pki`, made before kwokctl's) names that Service's IP.
 
 A cluster made by an older recipe (its ``kwok.yaml`` lacks a marker) is made afresh.
 """
@@ -52,6 +55,9 @@ NODE_PARAMS = (
 
 KWOK_MANAGE_FLAG = "manage-nodes-with-annotation-selector"
 KUBELET_CLIENT_FLAG = "kubelet-client-certificate"
+# The ``kubernetes`` Service's endpoint: the real node's bridge address, where pods reach
+# the API server (forwarded there by devstack.node_access); it still binds 127.0.0.1 only.
+ADVERTISE_FLAG = "advertise-address"
 
 KWOKCTL_CONFIG_TEMPLATE = f"""\
 kind: KwokctlConfiguration
@@ -69,6 +75,8 @@ componentsPatches:
     value: "{{pki}}/admin.key"
   - key: kubelet-preferred-address-types
     value: "InternalIP"
+  - key: {ADVERTISE_FLAG}
+    value: "{{advertise}}"
 - name: kube-controller-manager
   extraArgs:
   - key: {HOSTPATH_FLAG}
@@ -100,11 +108,12 @@ COMPONENT_PORTS = {
 }
 
 
-def kwokctl_config(pki: Path, ports: Mapping[str, int]) -> str:
+def kwokctl_config(pki: Path, ports: Mapping[str, int], advertise: str = "10.244.77.1") -> str:
     """kwokctl's configuration; ``pki`` is the cluster's certificate directory, ``ports``
-    holds a port for each name of :data:`COMPONENT_PORTS`."""
+    holds a port for each name of :data:`COMPONENT_PORTS`, ``advertise`` is the address of
+    the ``kubernetes`` Service's endpoint (the real node's bridge)."""
     options = "".join(f"  {key}: {ports[name]}\n" for name, key in COMPONENT_PORTS.items())
-    text = KWOKCTL_CONFIG_TEMPLATE.replace("{pki}", str(pki))
+    text = KWOKCTL_CONFIG_TEMPLATE.replace("{pki}", str(pki)).replace("{advertise}", advertise)
     return text.replace("options:\n", "options:\n" + options, 1)
 
 
@@ -156,4 +165,5 @@ def is_current(kwok_yaml: str) -> bool:
         and "127.0.0.1" in kwok_yaml
         and KWOK_MANAGE_FLAG in kwok_yaml
         and KUBELET_CLIENT_FLAG in kwok_yaml
+        and ADVERTISE_FLAG in kwok_yaml
     )

@@ -1,4 +1,5 @@
-"""The real node: containerd, kubelet, kube-proxy and the volume watcher as stack processes.
+"""The real node: containerd, kubelet, kube-proxy, the volume watcher and the forwarder of
+the stack's services to pods (:mod:`devstack.node_access`) as stack processes.
 
 Beside kwok's fake nodes, one node of the local cluster runs real containers. Its
 configuration is :mod:`devstack.node_config`; the machine-wide claim that keeps a second
@@ -18,11 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import kube, node_claim, node_config, node_images, node_sweep, procs
+from devstack import kube, node_access, node_claim, node_config, node_images, node_sweep, procs
 from devstack.node_config import NodePaths
 from devstack.paths import StateLayout
 
-COMPONENTS = ("node-containerd", "node-kubelet", "node-kube-proxy", "node-volumes")
+COMPONENTS = (
+    "node-containerd",
+    "node-kubelet",
+    "node-kube-proxy",
+    "node-volumes",
+    "node-bridge-proxy",
+)
 PORT_NAMES = ("kubelet", "kubelet_healthz", "kube_proxy_healthz", "kube_proxy_metrics")
 CNI_BIN = "/usr/lib/cni"
 RUNC = "/usr/sbin/runc"
@@ -161,6 +168,9 @@ def start(
     procs.spawn(argv, state.log("node-kube-proxy"), state.pid("node-kube-proxy"))
     argv = [sys.executable, "-m", "devstack.node_volumes", str(kubeconfig)]
     procs.spawn(argv, state.log("node-volumes"), state.pid("node-volumes"))
+    specs = [f.render() for f in node_access.forwards(ports)]
+    argv = [sys.executable, "-m", "devstack.bridge_proxy", node_ip, *specs]
+    procs.spawn(argv, state.log("node-bridge-proxy"), state.pid("node-bridge-proxy"))
 
 
 def wait_ready(state: StateLayout, ready: object, timeout: float = 120) -> None:
@@ -172,7 +182,13 @@ def wait_ready(state: StateLayout, ready: object, timeout: float = 120) -> None:
 
 
 # The kubelet first (it would restart what containerd loses), storage last.
-STOP_ORDER = ("node-kubelet", "node-kube-proxy", "node-volumes", "node-containerd")
+STOP_ORDER = (
+    "node-kubelet",
+    "node-kube-proxy",
+    "node-volumes",
+    "node-bridge-proxy",
+    "node-containerd",
+)
 
 
 def stop(state: StateLayout) -> list[str]:

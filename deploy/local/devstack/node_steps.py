@@ -65,10 +65,23 @@ def node_ready(kubeconfig: Path) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
+def forget_node(kubeconfig: Path) -> None:
+    """Delete this cluster's Node object of a real node that no longer runs here (the
+    machine's node went to another stack), so that nothing is scheduled onto it and the
+    pods bound to it are collected."""
+    subprocess.run(
+        [kube_checks.kubectl(), f"--kubeconfig={kubeconfig}", "delete", "node",
+         node_config.NODE_NAME, "--ignore-not-found", "--wait=false"],
+        capture_output=True, check=False, timeout=30,
+    )  # fmt: skip
+
+
 def start(reporter: Reporter, state: StateLayout, p: Pins, ports: dict[str, int]) -> dict[str, Any]:
     """Reuse, start or refuse the real node; return its ``stack.json`` description."""
     off = node.disabled_because()
     if off is not None:
+        if not node.any_running(state):
+            forget_node(state.kubeconfig)
         return {"state": "off", "detail": off}
     with step(reporter, "real node", state.log("node-kubelet")) as note:
         if node.running(state) and node_ready(state.kubeconfig):
@@ -82,6 +95,7 @@ def start(reporter: Reporter, state: StateLayout, p: Pins, ports: dict[str, int]
                 try:
                     swept = node.take_claim(state)
                 except node_claim.NodeBusy as busy:
+                    forget_node(state.kubeconfig)
                     note.text = "not started: another stack runs it (see `stack status`)"
                     return {"state": "refused", "detail": str(busy)}
                 pause = node_images.pause_tag(p.node.pause_tag)

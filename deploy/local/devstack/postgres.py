@@ -5,7 +5,9 @@ initdb makes the cluster in ``<state>/postgres/data``; the server listens on
 never touches a system-wide instance. PostgreSQL refuses to run as root: when this
 runs as root, initdb and the server run as the unprivileged ``postgres`` user that
 the Debian package creates, which owns the data directory.
-Authentication is ``trust`` on loopback: fine for a local stack, never for anything else.
+Authentication is ``trust`` on 127.0.0.1: fine for a local stack, never for anything else;
+pods of the real node come in from another loopback address through the node's forwarder
+and must give the role's password (:func:`allow_password_from`).
 """
 
 from __future__ import annotations
@@ -183,3 +185,19 @@ def ensure_database(bin_dir: Path, port: int, log: Path) -> None:
         _psql(bin_dir, port, f"CREATE ROLE {ROLE} LOGIN CREATEDB", log)
     if _psql(bin_dir, port, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'", log) != "1":
         _psql(bin_dir, port, f"CREATE DATABASE {DATABASE} OWNER {ROLE}", log)
+
+
+def allow_password_from(
+    bin_dir: Path, state: StateLayout, port: int, *, source: str, password: str, log: Path
+) -> None:
+    """Let ``source`` (one address) in as the service's role with ``password`` (scram),
+    besides ``trust`` on 127.0.0.1: how pods reach the database through the node's
+    forwarder (:mod:`devstack.node_access`). Idempotent; reloads the server on change."""
+    hba = home_dir(state) / "data" / "pg_hba.conf"
+    line = f"host all {ROLE} {source}/32 scram-sha-256"
+    _psql(bin_dir, port, f"ALTER ROLE {ROLE} PASSWORD '{password}'", log)
+    text = hba.read_text()
+    if line not in text.splitlines():
+        with hba.open("a") as out:  # appending keeps the file's owner (the server's user)
+            out.write(f"# pods of the real node, through the stack's forwarder\n{line}\n")
+        _psql(bin_dir, port, "SELECT pg_reload_conf()", log)

@@ -4,15 +4,14 @@ Called by :mod:`devstack.api`: builds (or finds) the local images, writes the ch
 values that use them, starts the Traefik controller (reused when it answers) and says
 what ``stack env`` exports for them: ``DEVSESSIONS_INGRESS_ADDRESS``, a
 ``DEVSESSIONS_PUBLIC_URL_TEMPLATE`` whose per-session Host routes through the controller,
-and ``DEVSESSIONS_CHART_VALUES_FILE`` (the values file of the local images).
+``DEVSESSIONS_CHART_VALUES_FILE`` (the values file of the local images) and, while this
+stack holds the real node, ``DEVSESSIONS_REAL_NODE_VALUES_FILE`` (the same on the real node).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from devstack import (
     engine,
@@ -22,14 +21,15 @@ from devstack import (
     ingress_build,
     local_images,
     procs,
+    session_placement,
 )
 from devstack.paths import StateLayout
 from devstack.steps import Reporter, step
 
 INGRESS_VAR = "DEVSESSIONS_INGRESS_ADDRESS"
 URL_TEMPLATE_VAR = "DEVSESSIONS_PUBLIC_URL_TEMPLATE"
-VALUES_VAR = "DEVSESSIONS_CHART_VALUES_FILE"
-VALUES_FILE = "session-values.yaml"
+VALUES_VAR = session_placement.VALUES_VAR
+VALUES_FILE = session_placement.VALUES_FILE
 
 
 def ensure_images(reporter: Reporter, state: StateLayout, *, service: bool) -> dict[str, str]:
@@ -61,15 +61,9 @@ def values(tags: dict[str, str]) -> dict[str, Any]:
     return chart
 
 
-def write_values(state: StateLayout, tags: dict[str, str]) -> Path:
-    path = state.root / VALUES_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(
-        "# Written by `devsessions stack up`: the session chart on the local images.\n"
-        + yaml.safe_dump(values(tags), sort_keys=True)
-    )
-    tmp.replace(path)
-    return path
+def write_values(state: StateLayout, tags: dict[str, str], *, real_node: bool = False) -> Path:
+    """The values files of :mod:`devstack.session_placement`; returns the default one."""
+    return session_placement.write(state, values(tags), real_node=real_node)
 
 
 def start_ingress(reporter: Reporter, state: StateLayout, port: int, kubeconfig: Path) -> None:
@@ -86,7 +80,7 @@ def start_ingress(reporter: Reporter, state: StateLayout, port: int, kubeconfig:
     with step(reporter, "ingress (traefik)", log) as note:
         ingress.ensure_ingress_class(kubeconfig, log)
         running = procs.running(state.pid(ingress.COMPONENT))
-        if running is not None and ingress.healthy(port):
+        if running is not None and ingress.healthy(port) and ingress_access.valid(state):
             note.text = f"reused, {ingress.address(port)}"
             return
         if running is not None:
@@ -108,8 +102,7 @@ def exports(state: StateLayout, data: dict[str, Any]) -> dict[str, str]:
     if port:
         env[INGRESS_VAR] = ingress.address(int(port))
         env[URL_TEMPLATE_VAR] = ingress.url_template(int(port))
-    if (state.root / VALUES_FILE).is_file():
-        env[VALUES_VAR] = str(state.root / VALUES_FILE)
+    env.update(session_placement.exports(state))
     return env
 
 
