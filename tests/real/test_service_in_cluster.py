@@ -84,6 +84,11 @@ def deployed(topo: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         stack, "create", "secret", "generic", "devsessions-database", "-n", namespace,
         f"--from-literal=url={database_url_for_pods(topo)}",
     )  # fmt: skip
+    # The chart mounts the API's bearer tokens from a Secret the operator creates.
+    kubectl(
+        stack, "create", "secret", "generic", "devsessions-api-tokens", "-n", namespace,
+        f"--from-literal=tokens={uuid.uuid4().hex}",
+    )  # fmt: skip
     values_file = tmp_path_factory.mktemp("chart") / "values.yaml"
     values_file.write_text(yaml.safe_dump(values(topo, image, namespace)))
     helm = [str(stack.helm_binary), "--kubeconfig", str(stack.kubeconfig)]

@@ -6,7 +6,6 @@ Pure arithmetic over ``devstack.kube_config.NODE_PARAMS`` and the chart's defaul
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from pathlib import Path
 
@@ -39,5 +38,5 @@ def test_three_fake_nodes_hold_1000_sessions() -> None:
     assert nodes * _quantity(json.loads(params[".allocatable.memory"])) >= SESSIONS * memory
     pods = int(json.loads(params[".allocatable.pods"]))
     assert nodes * pods >= SESSIONS
-    ipv4 = ipaddress.ip_network(json.loads(params[".podCIDRs"])[0])
-    assert ipv4.num_addresses - 2 >= pods  # every pod of a full node gets an address
+    # Pod addresses stay kwok's default: one range shared by the fake nodes. Giving each
+    # node the same wider range made pods on different nodes share addresses.

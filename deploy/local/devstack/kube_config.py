@@ -50,7 +50,6 @@ NODE_PARAMS = (
     '.allocatable.cpu="400"',
     '.allocatable.memory="1Ti"',
     '.allocatable.pods="500"',
-    '.podCIDRs=["10.0.0.0/22","fd00::/64"]',
 )
 
 KWOK_MANAGE_FLAG = "manage-nodes-with-annotation-selector"
