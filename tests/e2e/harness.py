@@ -142,6 +142,9 @@ async def create_database(url: str, name: str) -> str:
 class ServiceProcess:
     """``devsessions run`` as a child process, like an operator runs it."""
 
+    # Where start() waits for a 200: ready by default; a subclass may wait for less.
+    started_at = "/readyz"
+
     def __init__(self, topo: Topology, log_path: Path, **env: str) -> None:
         self.port = free_port()
         self._env = topo.env(DEVSESSIONS_HTTP_PORT=str(self.port), **env)
@@ -162,11 +165,12 @@ class ServiceProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"service exited with {self.proc.returncode}: {self.tail()}")
             with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as r:
+                url = f"http://127.0.0.1:{self.port}{self.started_at}"
+                with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
                         return
             time.sleep(0.3)
-        raise TimeoutError(f"service not ready in {timeout}s: {self.tail()}")
+        raise TimeoutError(f"service not answering {self.started_at} in {timeout}s: {self.tail()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs at all."""

@@ -73,28 +73,7 @@ class Service(ServiceProcess):
     """A service process that counts as started once it is live (``/healthz``), since
     some of these tests start it on purpose without a cluster (``/readyz`` then 503)."""
 
-    def start(self, timeout: float = 60) -> None:
-        import urllib.request
-
-        log = self._log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [str(DEVSESSIONS), "run"],
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"service exited with {self.proc.returncode}: {self.tail()}")
-            with contextlib.suppress(OSError):
-                url = f"http://127.0.0.1:{self.port}/healthz"
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        return
-            time.sleep(0.3)
-        raise TimeoutError(f"service not live in {timeout}s: {self.tail()}")
+    started_at = "/healthz"
 
     @property
     def base(self) -> str:
