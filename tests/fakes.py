@@ -20,7 +20,7 @@ from consumer.domain.endpoints import Observed, Route
 from consumer.domain.errors import TransientError
 from consumer.domain.model import RECONCILER_FIELDS, Desired, LogPosition, SessionState, Status
 from consumer.domain.release import ReleaseInfo, ReleaseState
-from consumer.ports import InboxKey, OutboxMessage, OutboxRow
+from consumer.ports import InboxEntry, InboxKey, OutboxMessage, OutboxRow
 
 Sent = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
 
@@ -132,6 +132,7 @@ class FakeUnitOfWork:
         self.staged_sent: dict[int, datetime] = {}
         self.pruned_inbox: set[tuple[str, str, str]] = set()
         self.pruned_outbox: list[FakeOutboxRow] = []
+        self.locked: list[list[str]] = []  # the projects of each lock_many, as locked
         self.sessions = FakeSessions(self)
         self.leases = FakeLeases(self)
         self.schedule = FakeSchedule(self)
@@ -178,6 +179,20 @@ class FakeSessions:
 
     async def lock(self, project_uuid: str) -> None:
         return None  # one event loop, and no await between lock and commit in a unit
+
+    async def lock_many(self, project_uuids: Sequence[str]) -> None:
+        self._uow.locked.append(sorted(set(project_uuids)))
+
+    async def get_many(
+        self, project_uuids: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, SessionState]:
+        found = {p: self._uow.row(p) for p in project_uuids}
+        return {p: row.state for p, row in found.items() if row is not None}
+
+    async def put_many(self, sessions: Sequence[SessionState]) -> None:
+        assert len({s.project_uuid for s in sessions}) == len(sessions), "one row per project"
+        for session in sessions:
+            await self.put(session)
 
     async def get(self, project_uuid: str, *, for_update: bool = False) -> SessionState | None:
         row = self._uow.row(project_uuid)
@@ -313,6 +328,10 @@ class FakeInbox:
             return False
         self._uow.staged_inbox[ident] = self._uow.db.clock.now()
         return True
+
+    async def add_many(self, entries: Sequence[InboxEntry]) -> set[InboxKey]:
+        assert len({e.key for e in entries}) == len(entries), "keys distinct"
+        return {e.key for e in entries if await self.add(e.key, e.project_uuid, e.position)}
 
     async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         return {i for i in ids if (consumer, *i) in self._uow.db.inbox}

@@ -12,14 +12,37 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumer.adapters.db.tables import inbox, outbox
 from consumer.domain.model import LogPosition
-from consumer.ports import InboxKey, OutboxMessage, OutboxRow
+from consumer.ports import InboxEntry, InboxKey, OutboxMessage, OutboxRow
 
 RELAY_LOCK = 7_200_917_002  # arbitrary, stable advisory-lock key
+
+_TEXTS = ARRAY(sa.Text)
+# A batch's inbox rows in one statement of constant text (prepared once by the driver):
+# arrays in, the rows that were new out.
+_ADD_MANY = sa.text(
+    'INSERT INTO inbox (consumer, source, event_id, project_uuid, partition, "offset")'
+    " SELECT CAST(:consumer AS text), * FROM unnest(CAST(:sources AS text[]),"
+    " CAST(:ids AS text[]), CAST(:uuids AS text[]), CAST(:partitions AS int[]),"
+    " CAST(:offsets AS bigint[]))"
+    " ON CONFLICT DO NOTHING RETURNING source, event_id"
+).bindparams(
+    sa.bindparam("sources", type_=_TEXTS),
+    sa.bindparam("ids", type_=_TEXTS),
+    sa.bindparam("uuids", type_=_TEXTS),
+    sa.bindparam("partitions", type_=ARRAY(sa.Integer)),
+    sa.bindparam("offsets", type_=ARRAY(sa.BigInteger)),
+)
+_SEEN = sa.text(
+    "SELECT source, event_id FROM inbox WHERE consumer = :consumer"
+    " AND (source, event_id) IN"
+    " (SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])))"
+).bindparams(sa.bindparam("sources", type_=_TEXTS), sa.bindparam("ids", type_=_TEXTS))
 
 
 class SqlInbox:
@@ -44,15 +67,32 @@ class SqlInbox:
         )
         return result.first() is not None
 
+    async def add_many(self, entries: Sequence[InboxEntry]) -> set[InboxKey]:
+        if not entries:
+            return set()
+        consumers = {e.key.consumer for e in entries}
+        assert len(consumers) == 1, "one consumer per batch"
+        [consumer] = consumers
+        result = await self._conn.execute(
+            _ADD_MANY,
+            {
+                "consumer": consumer,
+                "sources": [e.key.source for e in entries],
+                "ids": [e.key.event_id for e in entries],
+                "uuids": [e.project_uuid for e in entries],
+                "partitions": [e.position.partition for e in entries],
+                "offsets": [e.position.offset for e in entries],
+            },
+        )
+        return {InboxKey(consumer, source, event_id) for source, event_id in result}
+
     async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (source, id) pairs the inbox already holds: one query for a whole batch."""
         if not ids:
             return set()
         result = await self._conn.execute(
-            sa.select(inbox.c.source, inbox.c.event_id).where(
-                inbox.c.consumer == consumer,
-                sa.tuple_(inbox.c.source, inbox.c.event_id).in_(list(ids)),
-            )
+            _SEEN,
+            {"consumer": consumer, "sources": [i[0] for i in ids], "ids": [i[1] for i in ids]},
         )
         return {(r[0], r[1]) for r in result}
 
