@@ -45,6 +45,8 @@ def _header_text(value: object) -> bytes:
 
 
 def _sanitised(record: Any) -> Any:
+    if all(_header_text(v) is v for _, v in record.headers):
+        return record  # the common case: nothing to copy
     safe = dataclasses.replace(record, headers=[(k, _header_text(v)) for k, v in record.headers])
     if hasattr(record, "consumer"):
         safe.consumer = record.consumer

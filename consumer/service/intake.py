@@ -13,6 +13,7 @@ touched here: the reconciler is woken instead, after the commit.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 from collections.abc import Callable, Sequence
@@ -190,6 +191,12 @@ class Intake:
             await uow.sessions.put_many(list(batch.changed.values()))
             await uow.outbox.add(batch.replies)
             await uow.commit()
+        log.info(
+            "batch applied",
+            events=len(items),
+            projects=len(projects),
+            **collections.Counter(o.value for o in batch.outcomes),
+        )
         if batch.replies:
             self._on_outbox()
         for project in batch.work:
@@ -206,25 +213,24 @@ class Intake:
     ) -> Outcome:
         """Decide one event of the batch against the state its project is in by now."""
         data = envelope.data
-        with structlog.contextvars.bound_contextvars(
-            project_uuid=data.project_uuid, event_id=envelope.id, action="intake"
-        ):
-            if not new:
-                log.info("duplicate event skipped")
-                return Outcome.DUPLICATE
-            ruling = self._rules.rule(batch.current.get(data.project_uuid), envelope, position)
-            decision = ruling.decision
-            if decision.session is not None:
-                batch.current[data.project_uuid] = decision.session
-                batch.changed[data.project_uuid] = decision.session
-            batch.replies.extend(ruling.replies)
-            if decision.reconcile:
-                batch.work.setdefault(data.project_uuid)
-            log.info(
-                "event applied",
-                type=envelope.type.value,
-                reason=decision.reason,
-                partition=position.partition,
-                offset=position.offset,
-            )
+        context = {"project_uuid": data.project_uuid, "event_id": envelope.id, "action": "intake"}
+        if not new:
+            log.debug("duplicate event skipped", **context)
+            return Outcome.DUPLICATE
+        ruling = self._rules.rule(batch.current.get(data.project_uuid), envelope, position)
+        decision = ruling.decision
+        if decision.session is not None:
+            batch.current[data.project_uuid] = decision.session
+            batch.changed[data.project_uuid] = decision.session
+        batch.replies.extend(ruling.replies)
+        if decision.reconcile:
+            batch.work.setdefault(data.project_uuid)
+        log.debug(  # per event at debug: at thousands per second, one info line per batch
+            "event applied",
+            **context,
+            type=envelope.type.value,
+            reason=decision.reason,
+            partition=position.partition,
+            offset=position.offset,
+        )
         return Outcome.APPLIED if decision.session is not None else Outcome.UNCHANGED

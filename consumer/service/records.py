@@ -38,7 +38,10 @@ def raw_headers(headers: object) -> tuple[tuple[str, bytes], ...]:
     """Headers as delivered, with a null value kept as an empty one (Kafka allows null)."""
     if not headers:
         return ()
-    return tuple((str(k), bytes(v) if v is not None else b"") for k, v in headers)  # type: ignore[attr-defined]
+    return tuple(
+        (k, v) if type(v) is bytes else (str(k), bytes(v) if v is not None else b"")
+        for k, v in headers  # type: ignore[attr-defined]
+    )
 
 
 def identity(record: RawRecord) -> tuple[str, str] | None:
