@@ -23,7 +23,7 @@ from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
 
-BATCH = 500
+BATCH = 2000
 
 
 @dataclasses.dataclass
@@ -45,6 +45,39 @@ class Progress:
     advance: Callable[[str, int], None] = lambda _phase, _n: None
 
 
+async def apply_log(
+    log: AsyncIterator[RawRecord], intake: Intake, *, progress: Progress = Progress()
+) -> collections.Counter[str]:
+    """Phase 1: apply every record of ``log`` to PostgreSQL, in batches; the outcomes.
+
+    A batch is applied while the next one is read (one batch in flight, so batches are
+    still applied in log order): reading and the database's round trips overlap.
+    """
+    outcomes: collections.Counter[str] = collections.Counter()
+
+    async def apply(batch: list[RawRecord]) -> None:
+        outcomes.update(o.value for o in await intake.handle_many(batch, dead_letter=False))
+        progress.advance("read", len(batch))
+
+    in_flight: asyncio.Task[None] | None = None
+    batch: list[RawRecord] = []
+    try:
+        async for record in log:
+            batch.append(record)
+            if len(batch) >= BATCH:
+                if in_flight is not None:
+                    await in_flight
+                in_flight, batch = asyncio.create_task(apply(batch)), []
+        if in_flight is not None:
+            await in_flight
+        if batch:
+            await apply(batch)
+    finally:
+        if in_flight is not None and not in_flight.done():
+            in_flight.cancel()
+    return outcomes
+
+
 async def replay(
     log: AsyncIterator[RawRecord],
     *,
@@ -58,20 +91,8 @@ async def replay(
 ) -> ReplayReport:
     """Run both phases; ``workers`` must not be started yet (phase 1 only queues)."""
     report = ReplayReport()
-    batch: list[RawRecord] = []
-
-    async def apply() -> None:
-        for outcome in await intake.handle_many(batch, dead_letter=False):
-            report.records += 1
-            report.outcomes[outcome.value] += 1
-        progress.advance("read", len(batch))
-        batch.clear()
-
-    async for record in log:
-        batch.append(record)
-        if len(batch) >= BATCH:
-            await apply()
-    await apply()
+    report.outcomes = await apply_log(log, intake, progress=progress)
+    report.records = sum(report.outcomes.values())
     unconverged = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
     progress.total("reconcile", len(unconverged))
     report.reconciled = len(unconverged)
