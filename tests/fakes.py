@@ -60,8 +60,9 @@ class FakeDatabase:
 
     Calling it opens a unit of work (it is a ``UnitOfWorkFactory``). Knobs: ``down``
     makes every unit fail on entry (an outage); ``fail_begin`` / ``fail_commit`` hold
-    exceptions raised by the next entries / commits, one each. ``units`` lists every
-    unit opened, to check what was committed.
+    exceptions raised by the next entries / commits, one each; ``poison`` maps a project
+    to the error every write of its session raises (data the database refuses).
+    ``units`` lists every unit opened, to check what was committed.
     """
 
     def __init__(self, clock: FakeClock) -> None:
@@ -72,6 +73,7 @@ class FakeDatabase:
         self.down: Exception | None = None
         self.fail_begin: list[Exception] = []
         self.fail_commit: list[Exception] = []
+        self.poison: dict[str, Exception] = {}  # project -> error every write of it raises
         self.units: list[FakeUnitOfWork] = []
         self.relay_lock: FakeUnitOfWork | None = None
         self._ids = itertools.count(1)
@@ -204,6 +206,8 @@ class FakeSessions:
         ]
 
     async def put(self, session: SessionState) -> None:
+        if session.project_uuid in self._uow.db.poison:
+            raise self._uow.db.poison[session.project_uuid]
         row = self._uow.write(session.project_uuid)
         if row is None:
             fresh = dataclasses.replace(session, id=self._uow.db.next_id())

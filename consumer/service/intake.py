@@ -61,6 +61,7 @@ class _Batch:
     replies: list[OutboxMessage] = dataclasses.field(default_factory=list)
     work: dict[str, None] = dataclasses.field(default_factory=dict)  # ordered set
     outcomes: list[Outcome] = dataclasses.field(default_factory=list)
+    lines: list[tuple[str, dict[str, object]]] = dataclasses.field(default_factory=list)
 
 
 class Intake:
@@ -191,6 +192,8 @@ class Intake:
             await uow.sessions.put_many(list(batch.changed.values()))
             await uow.outbox.add(batch.replies)
             await uow.commit()
+        for line, context in batch.lines:  # at debug: thousands a second; info once a batch
+            log.debug(line, **context)
         log.info(
             "batch applied",
             events=len(items),
@@ -213,9 +216,13 @@ class Intake:
     ) -> Outcome:
         """Decide one event of the batch against the state its project is in by now."""
         data = envelope.data
-        context = {"project_uuid": data.project_uuid, "event_id": envelope.id, "action": "intake"}
+        context: dict[str, object] = {
+            "project_uuid": data.project_uuid,
+            "event_id": envelope.id,
+            "action": "intake",
+        }
         if not new:
-            log.debug("duplicate event skipped", **context)
+            batch.lines.append(("duplicate event skipped", context))
             return Outcome.DUPLICATE
         ruling = self._rules.rule(batch.current.get(data.project_uuid), envelope, position)
         decision = ruling.decision
@@ -225,12 +232,11 @@ class Intake:
         batch.replies.extend(ruling.replies)
         if decision.reconcile:
             batch.work.setdefault(data.project_uuid)
-        log.debug(  # per event at debug: at thousands per second, one info line per batch
-            "event applied",
-            **context,
+        context.update(
             type=envelope.type.value,
             reason=decision.reason,
             partition=position.partition,
             offset=position.offset,
         )
+        batch.lines.append(("event applied", context))
         return Outcome.APPLIED if decision.session is not None else Outcome.UNCHANGED
