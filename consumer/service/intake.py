@@ -34,7 +34,7 @@ from consumer.ports import (
     UnitOfWorkFactory,
 )
 from consumer.service.intake_rules import IntakeRules
-from consumer.service.records import RawRecord, identity, raw_headers
+from consumer.service.records import Consumed, RawRecord, identity, raw_headers
 
 __all__ = ["Intake", "Outcome", "RawRecord", "raw_headers"]
 from consumer.service.messages import MessageFactory
@@ -126,24 +126,36 @@ class Intake:
             outcomes[i] = Outcome.DEAD_LETTERED if dead_letter else Outcome.SKIPPED_INVALID
         return [o for o in outcomes if o is not None]
 
-    async def handle_many(
-        self, records: Sequence[RawRecord], *, dead_letter: bool = True
-    ) -> list[Outcome]:
-        """Apply a batch in order; records the inbox already holds are skipped undecoded.
-
-        Replaying a log onto a database that has it all then costs one query per batch,
-        and what is new is applied as one batch.
-        """
+    async def known(self, records: Sequence[Consumed]) -> list[bool]:
+        """Which of ``records`` the inbox already holds, in one query. Read only, so a
+        replay may check later batches while an earlier one is being applied."""
         identities = [identity(r) for r in records]
         async with self._uow() as uow:
-            known = await uow.inbox.seen(self._consumer, [i for i in identities if i is not None])
-        fresh = [r for r, i in zip(records, identities, strict=True) if i not in known]
+            seen = await uow.inbox.seen(self._consumer, [i for i in identities if i is not None])
+        return [i in seen for i in identities]
+
+    async def handle_many(
+        self,
+        records: Sequence[Consumed],
+        *,
+        dead_letter: bool = True,
+        known: Sequence[bool] | None = None,
+    ) -> list[Outcome]:
+        """Apply a batch in order; records the inbox already holds are skipped undecoded
+        (``known``: what ``known()`` said of them, when asked ahead).
+
+        Replaying a log onto a database that has it all then costs one query per batch,
+        and what is new is applied as one batch (which checks the inbox again).
+        """
+        if known is None:
+            known = await self.known(records)
+        fresh = [RawRecord.of(r) for r, old in zip(records, known, strict=True) if not old]
         applied = iter(await self.handle_batch(fresh, dead_letter=dead_letter) if fresh else [])
         if len(fresh) < len(records):
             metrics.EVENTS.labels(type="known", outcome=Outcome.DUPLICATE.value).inc(
                 len(records) - len(fresh)
             )
-        return [Outcome.DUPLICATE if i in known else next(applied) for i in identities]
+        return [Outcome.DUPLICATE if old else next(applied) for old in known]
 
     async def dead_letter(self, record: RawRecord, code: str, reason: str) -> None:
         """Publish ``record`` unchanged to the dead-letter topic, with why, and where from."""

@@ -1,13 +1,39 @@
 """Consumed Kafka records as intake sees them, and what can be read without decoding.
 
 Kept apart from intake so the subscriber, replay and the benchmarks share one shape of
-a record (an aiokafka ``ConsumerRecord`` copied into plain data).
+a record (an aiokafka ``ConsumerRecord`` copied into plain data, ``RawRecord``), and so
+replay can skip what the inbox already holds while records are still the consumer's
+own objects (``Consumed``): copying 100,000 records only to drop them would cost more
+than reading them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Consumed(Protocol):
+    """A consumed record as any Kafka client delivers it (headers may hold nulls)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes | None]]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +48,7 @@ class RawRecord:
     headers: tuple[tuple[str, bytes], ...]
 
     @classmethod
-    def of(cls, record: Any) -> RawRecord:
+    def of(cls, record: Consumed) -> RawRecord:
         """From a consumed aiokafka ``ConsumerRecord`` (anything with its attributes)."""
         return cls(
             topic=record.topic,
@@ -44,11 +70,17 @@ def raw_headers(headers: object) -> tuple[tuple[str, bytes], ...]:
     )
 
 
-def identity(record: RawRecord) -> tuple[str, str] | None:
+def identity(record: Consumed) -> tuple[str, str] | None:
     """The record's CloudEvents (source, id), read from its headers without decoding."""
-    headers = dict(record.headers)
-    try:
-        source, event_id = headers["ce_source"].decode(), headers["ce_id"].decode()
-    except (KeyError, UnicodeDecodeError):
+    source = event_id = None
+    for name, value in record.headers:
+        if name == "ce_source":
+            source = value
+        elif name == "ce_id":
+            event_id = value
+    if source is None or event_id is None:
         return None
-    return source, event_id
+    try:
+        return source.decode(), event_id.decode()
+    except UnicodeDecodeError:
+        return None

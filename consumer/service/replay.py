@@ -15,15 +15,17 @@ import asyncio
 import collections
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
-from consumer.service.intake import Intake, RawRecord
+from consumer.service.intake import Intake
 from consumer.service.queries import SessionQueries
+from consumer.service.records import Consumed
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
 
 BATCH = 2000
+AHEAD = 4  # batches whose inbox check may run at once
 
 
 @dataclasses.dataclass
@@ -46,40 +48,46 @@ class Progress:
 
 
 async def apply_log(
-    log: AsyncIterator[RawRecord], intake: Intake, *, progress: Progress = Progress()
+    log: AsyncIterator[Sequence[Consumed]], intake: Intake, *, progress: Progress = Progress()
 ) -> collections.Counter[str]:
-    """Phase 1: apply every record of ``log`` to PostgreSQL, in batches; the outcomes.
+    """Phase 1: apply every record of ``log`` (polls of records) to PostgreSQL, in batches
+    of at least ``BATCH``; the outcomes.
 
-    A batch is applied while the next one is read (one batch in flight, so batches are
-    still applied in log order): reading and the database's round trips overlap.
+    Reading runs ahead of applying: the inbox check of up to ``AHEAD`` batches runs
+    while the log is read further (the checks only read), and the batches are applied
+    strictly in log order, each after the one before it.
     """
     outcomes: collections.Counter[str] = collections.Counter()
+    pending: collections.deque[tuple[list[Consumed], asyncio.Task[list[bool]]]]
+    pending = collections.deque()
 
-    async def apply(batch: list[RawRecord]) -> None:
-        outcomes.update(o.value for o in await intake.handle_many(batch, dead_letter=False))
+    async def apply_oldest() -> None:
+        batch, check = pending.popleft()
+        applied = await intake.handle_many(batch, dead_letter=False, known=await check)
+        outcomes.update(o.value for o in applied)
         progress.advance("read", len(batch))
 
-    in_flight: asyncio.Task[None] | None = None
-    batch: list[RawRecord] = []
+    batch: list[Consumed] = []
     try:
-        async for record in log:
-            batch.append(record)
+        async for polled in log:
+            batch.extend(polled)
             if len(batch) >= BATCH:
-                if in_flight is not None:
-                    await in_flight
-                in_flight, batch = asyncio.create_task(apply(batch)), []
-        if in_flight is not None:
-            await in_flight
+                pending.append((batch, asyncio.create_task(intake.known(batch))))
+                batch = []
+                if len(pending) >= AHEAD:
+                    await apply_oldest()
         if batch:
-            await apply(batch)
+            pending.append((batch, asyncio.create_task(intake.known(batch))))
+        while pending:
+            await apply_oldest()
     finally:
-        if in_flight is not None and not in_flight.done():
-            in_flight.cancel()
+        for _, check in pending:
+            check.cancel()
     return outcomes
 
 
 async def replay(
-    log: AsyncIterator[RawRecord],
+    log: AsyncIterator[Sequence[Consumed]],
     *,
     intake: Intake,
     sessions: SessionQueries,
