@@ -72,12 +72,16 @@ def raw_headers(headers: object) -> tuple[tuple[str, bytes], ...]:
 
 def identity(record: Consumed) -> tuple[str, str] | None:
     """The record's CloudEvents (source, id), read from its headers without decoding."""
-    source = event_id = None
-    for name, value in record.headers:
-        if name == "ce_source":
-            source = value
-        elif name == "ce_id":
-            event_id = value
+    headers = record.headers
+    if len(headers) > 2 and headers[1][0] == "ce_id" and headers[2][0] == "ce_source":
+        event_id, source = headers[1][1], headers[2][1]  # where our encoder puts them
+    else:
+        source = event_id = None
+        for name, value in headers:
+            if name == "ce_source":
+                source = value
+            elif name == "ce_id":
+                event_id = value
     if source is None or event_id is None:
         return None
     try:

@@ -64,7 +64,7 @@ async def apply_log(
     async def apply_oldest() -> None:
         batch, check = pending.popleft()
         applied = await intake.handle_many(batch, dead_letter=False, known=await check)
-        outcomes.update(o.value for o in applied)
+        outcomes.update({o.value: n for o, n in collections.Counter(applied).items()})
         progress.advance("read", len(batch))
 
     batch: list[Consumed] = []

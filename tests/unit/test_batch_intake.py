@@ -115,3 +115,16 @@ async def test_an_outage_hands_the_whole_batch_back(world: World, project: str) 
     assert await guard.process_batch(records) is Verdict.ACK
     session = await world.sessions.get(project)
     assert session is not None and session.desired is Desired.ABSENT
+
+
+def test_identity_is_read_from_headers_in_any_order() -> None:
+    from consumer.service.records import identity
+
+    def record(*headers: tuple[str, bytes | None]) -> RawRecord:
+        return RawRecord("in", 0, 0, None, None, tuple((k, v or b"") for k, v in headers))
+
+    ours = record(("ce_specversion", b"1.0"), ("ce_id", b"e1"), ("ce_source", b"urn:s"))
+    other = record(("ce_source", b"urn:s"), ("x", b"y"), ("ce_id", b"e1"))
+    assert identity(ours) == identity(other) == ("urn:s", "e1")
+    assert identity(record(("ce_id", b"e1"))) is None
+    assert identity(record(("ce_source", b"urn:s"), ("ce_id", b"\xff"))) is None
