@@ -36,7 +36,7 @@ class Verdict(enum.StrEnum):
     RETRY_LATER = "retry_later"
 
 
-def _unavailable(exc: BaseException) -> bool:
+def unavailable(exc: BaseException) -> bool:
     """True when the failure is the database's state: retry, never dead-letter."""
     return isinstance(exc, _UNAVAILABLE)
 
@@ -75,7 +75,7 @@ class DeliveryGuard:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not _unavailable(exc):
+                if not unavailable(exc):
                     log.warning(
                         "batch failed; applying its records one by one",
                         error=repr(exc),
@@ -108,7 +108,7 @@ class DeliveryGuard:
                 raise
             except Exception as exc:
                 failures = self._failures[where] = self._failures.get(where, 0) + 1
-                if not _unavailable(exc) and failures >= self._max_attempts:
+                if not unavailable(exc) and failures >= self._max_attempts:
                     verdict = await self._poison(record, exc, failures)
                     if verdict is Verdict.ACK:
                         self._failures.pop(where, None)

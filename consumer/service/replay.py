@@ -17,12 +17,17 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import structlog
+
+from consumer.service.guard import unavailable
 from consumer.service.intake import Intake
 from consumer.service.queries import SessionQueries
 from consumer.service.records import Consumed
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
+
+log = structlog.get_logger(__name__)
 
 BATCH = 2000
 AHEAD = 4  # batches whose inbox check may run at once
@@ -63,8 +68,7 @@ async def apply_log(
 
     async def apply_oldest() -> None:
         batch, check = pending.popleft()
-        applied = await intake.handle_many(batch, dead_letter=False, known=await check)
-        outcomes.update({o.value: n for o, n in collections.Counter(applied).items()})
+        outcomes.update(await _apply(intake, batch, await check))
         progress.advance("read", len(batch))
 
     batch: list[Consumed] = []
@@ -83,6 +87,36 @@ async def apply_log(
     finally:
         for _, check in pending:
             check.cancel()
+    return outcomes
+
+
+async def _apply(intake: Intake, batch: list[Consumed], known: list[bool]) -> dict[str, int]:
+    """Outcomes of one batch. A batch that fails (not an outage) is applied again record by
+    record, and a record that cannot be applied is counted as ``failed`` and skipped, as
+    the consumer dead-letters it: one poison record does not stop a replay."""
+    try:
+        applied = await intake.handle_many(batch, dead_letter=False, known=known)
+        return {o.value: n for o, n in collections.Counter(applied).items()}
+    except Exception as exc:
+        if unavailable(exc):
+            raise
+        log.warning("replay batch failed; applying its records one by one", error=repr(exc))
+    outcomes: collections.Counter[str] = collections.Counter()
+    for record, old in zip(batch, known, strict=True):
+        try:
+            [outcome] = await intake.handle_many([record], dead_letter=False, known=[old])
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            log.warning(
+                "replay skipped a record that cannot be applied",
+                error=repr(exc),
+                partition=record.partition,
+                offset=record.offset,
+            )
+            outcomes["failed"] += 1
+        else:
+            outcomes[outcome.value] += 1
     return outcomes
 
 

@@ -27,6 +27,7 @@ from tests.e2e.harness import (
     deleted,
     new_project,
     of,
+    run_cli,
     running,
 )
 
@@ -155,3 +156,22 @@ async def test_crash_between_database_and_offset_commit_loses_and_repeats_nothin
         assert await count(topo, ours.format(table), projects) == len(projects), table
     log = await asyncio.to_thread(service_log.read_text)
     assert f"duplicate={applied}" in log, "the redelivered batch came back as duplicates"
+
+
+async def test_replay_of_the_applied_log_skips_the_poison_and_calls_no_helm(
+    topo: Topology, service_log: Path
+) -> None:
+    projects = [new_project() for _ in range(5)]
+    async with EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub:
+        await pub.publish(created(new_project(), overrides=NUL_ENV))
+        for project in projects:
+            await pub.publish(deleted(project))
+    with running(topo, service_log, DEVSESSIONS_HANDLER_MAX_ATTEMPTS="2"):
+        await wait_committed_to_end(topo)
+    topo.helm_log.unlink(missing_ok=True)
+    result = await asyncio.to_thread(run_cli, topo, "replay", "--timeout", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert topo.helm_calls() == [], "a replay onto a complete database must not call Helm"
+    summary = next(line for line in result.stdout.splitlines() if "records read" in line)
+    assert "failed=" in summary and "duplicate=" in summary, summary
+    assert "applied=" not in summary, summary

@@ -128,3 +128,29 @@ def test_identity_is_read_from_headers_in_any_order() -> None:
     assert identity(ours) == identity(other) == ("urn:s", "e1")
     assert identity(record(("ce_id", b"e1"))) is None
     assert identity(record(("ce_source", b"urn:s"), ("ce_id", b"\xff"))) is None
+
+
+async def test_replay_skips_a_poison_record_and_applies_the_rest(world: World) -> None:
+    from collections.abc import AsyncIterator, Sequence
+
+    from consumer.service import replay
+    from consumer.service.records import Consumed
+
+    good, poison = [str(uuid.uuid4()) for _ in range(3)], str(uuid.uuid4())
+    world.db.poison[poison] = ValueError("value the database refuses")
+    records = [world.record(world.deleted(p)) for p in (good[0], poison, *good[1:])]
+
+    async def log() -> AsyncIterator[Sequence[Consumed]]:
+        yield records[:2]
+        yield records[2:]
+
+    outcomes = await replay.apply_log(log(), world.intake)
+    assert outcomes == {"applied": 3, "failed": 1}
+    assert world.publisher.sent == [], "replay dead-letters nothing"
+    assert all([await world.sessions.get(p) for p in good])
+
+    async def again() -> AsyncIterator[Sequence[Consumed]]:
+        yield records
+
+    world.db.poison.clear()
+    assert await replay.apply_log(again(), world.intake) == {"duplicate": 3, "applied": 1}
