@@ -42,22 +42,33 @@ class Measure:
         return self.count / self.seconds if self.seconds else float("inf")
 
 
-async def measure(count: int, fn: Callable[[], Awaitable[Any]]) -> Measure:
-    """Wall time and peak Python heap (tracemalloc) of one run of ``fn``."""
-    tracemalloc.start()
+async def measure(count: int, fn: Callable[[], Awaitable[Any]], *, memory: bool = True) -> Measure:
+    """Wall time and peak Python heap (tracemalloc) of one run of ``fn``.
+
+    ``memory=False`` leaves tracemalloc off (peak -1): it slows Python code several
+    times, which would distort a CPU-bound rate against a baseline that runs little of it.
+    """
+    if memory:
+        tracemalloc.start()
     started = time.perf_counter()
     await fn()
     elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = -1
+    if memory:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     return Measure(elapsed, peak, count)
+
+
+def _mb(peak: int) -> str:
+    return f"{peak / 1e6:>8.1f} MB" if peak >= 0 else f"{'-':>11}"
 
 
 def row(name: str, subject: Measure, baseline: Measure, note: str) -> str:
     return (
         f"{name:<34} {subject.per_second:>10.0f}/s {baseline.per_second:>10.0f}/s "
-        f"{subject.seconds / baseline.seconds:>7.2f}x {subject.peak_bytes / 1e6:>8.1f} MB "
-        f"{baseline.peak_bytes / 1e6:>8.1f} MB  {note}"
+        f"{subject.seconds / baseline.seconds:>7.2f}x {_mb(subject.peak_bytes)} "
+        f"{_mb(baseline.peak_bytes)}  {note}"
     )
 
 

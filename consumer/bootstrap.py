@@ -12,7 +12,7 @@ import dataclasses
 import os
 import random
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,11 @@ from consumer.domain.images import ImagePolicy
 from consumer.ports import Clock, Cluster, ClusterProbe, Helm, Publisher, UnitOfWorkFactory
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.cluster_gate import gated
-from consumer.service.intake import Intake, RawRecord
+from consumer.service.intake import Intake
 from consumer.service.messages import MessageFactory
 from consumer.service.queries import SessionQueries
 from consumer.service.reconciler import ReconcileConfig, Reconciler
+from consumer.service.records import Consumed
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
@@ -116,8 +117,10 @@ async def open_database(settings: Settings) -> AsyncIterator[UnitOfWorkFactory]:
         await engine.dispose()
 
 
-def input_log(settings: Settings, on_total: Callable[[int], None]) -> AsyncIterator[RawRecord]:
-    """The input topic from its beginning to its current end."""
+def input_log(
+    settings: Settings, on_total: Callable[[int], None]
+) -> AsyncIterator[Sequence[Consumed]]:
+    """The input topic from its beginning to its current end, a poll at a time."""
     return read_log(settings.kafka_bootstrap_servers, settings.input_topic, on_total=on_total)
 
 

@@ -90,6 +90,15 @@ class InboxKey:
     event_id: str
 
 
+@dataclasses.dataclass(frozen=True)
+class InboxEntry:
+    """An event to record in the inbox: its identity, project and log position."""
+
+    key: InboxKey
+    project_uuid: str
+    position: LogPosition
+
+
 class DatabaseUnavailable(Exception):
     """The database cannot serve right now (down, starting, overloaded, failed over).
 
@@ -108,12 +117,24 @@ class Sessions(Protocol):
         Works before the project's row exists (``for_update`` locks nothing then).
         """
 
+    async def lock_many(self, project_uuids: Sequence[str]) -> None:
+        """``lock`` for every project of a batch, taken in one global order (no deadlock
+        between replicas whose batches share projects); same locks as ``lock``."""
+
     async def get(self, project_uuid: str, *, for_update: bool = False) -> SessionState | None: ...
+
+    async def get_many(
+        self, project_uuids: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, SessionState]:
+        """The sessions of ``project_uuids`` that exist, by project (one query)."""
 
     async def list(self, *, limit: int = 1000) -> list[SessionState]: ...
 
     async def put(self, session: SessionState) -> None:
         """Insert or replace the session (every column but identity and lease)."""
+
+    async def put_many(self, sessions: Sequence[SessionState]) -> None:
+        """``put`` for several sessions, one per project."""
 
     async def save_outcome(self, session: SessionState, *, owner: str) -> bool:
         """Write the reconciler-owned fields, only while ``owner`` holds the lease and
@@ -152,6 +173,9 @@ class Inbox(Protocol):
 
     async def add(self, key: InboxKey, project_uuid: str, position: LogPosition) -> bool:
         """Record ``key``; False when it was recorded before (a duplicate)."""
+
+    async def add_many(self, entries: Sequence[InboxEntry]) -> set[InboxKey]:
+        """Record every entry (keys distinct); the keys that were new (not duplicates)."""
 
     async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
 

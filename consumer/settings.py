@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     event_source: str = "urn:devsessions:provisioner"
     max_poll_interval_ms: PositiveInt = 300_000
     handler_max_attempts: PositiveInt = 5
+    # Intake applies each poll of the input topic as one transaction: at most this many
+    # records, waiting at most this long for a first record.
+    intake_batch_size: PositiveInt = 500
+    intake_batch_timeout_ms: PositiveInt = 200
 
     # PostgreSQL
     database_url: str = "postgresql+asyncpg://devsessions@127.0.0.1:5432/devsessions"

@@ -20,7 +20,7 @@ from consumer.domain.endpoints import Observed, Route
 from consumer.domain.errors import TransientError
 from consumer.domain.model import RECONCILER_FIELDS, Desired, LogPosition, SessionState, Status
 from consumer.domain.release import ReleaseInfo, ReleaseState
-from consumer.ports import InboxKey, OutboxMessage, OutboxRow
+from consumer.ports import InboxEntry, InboxKey, OutboxMessage, OutboxRow
 
 Sent = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
 
@@ -60,8 +60,9 @@ class FakeDatabase:
 
     Calling it opens a unit of work (it is a ``UnitOfWorkFactory``). Knobs: ``down``
     makes every unit fail on entry (an outage); ``fail_begin`` / ``fail_commit`` hold
-    exceptions raised by the next entries / commits, one each. ``units`` lists every
-    unit opened, to check what was committed.
+    exceptions raised by the next entries / commits, one each; ``poison`` maps a project
+    to the error every write of its session raises (data the database refuses).
+    ``units`` lists every unit opened, to check what was committed.
     """
 
     def __init__(self, clock: FakeClock) -> None:
@@ -72,6 +73,7 @@ class FakeDatabase:
         self.down: Exception | None = None
         self.fail_begin: list[Exception] = []
         self.fail_commit: list[Exception] = []
+        self.poison: dict[str, Exception] = {}  # project -> error every write of it raises
         self.units: list[FakeUnitOfWork] = []
         self.relay_lock: FakeUnitOfWork | None = None
         self._ids = itertools.count(1)
@@ -132,6 +134,7 @@ class FakeUnitOfWork:
         self.staged_sent: dict[int, datetime] = {}
         self.pruned_inbox: set[tuple[str, str, str]] = set()
         self.pruned_outbox: list[FakeOutboxRow] = []
+        self.locked: list[list[str]] = []  # the projects of each lock_many, as locked
         self.sessions = FakeSessions(self)
         self.leases = FakeLeases(self)
         self.schedule = FakeSchedule(self)
@@ -179,6 +182,20 @@ class FakeSessions:
     async def lock(self, project_uuid: str) -> None:
         return None  # one event loop, and no await between lock and commit in a unit
 
+    async def lock_many(self, project_uuids: Sequence[str]) -> None:
+        self._uow.locked.append(sorted(set(project_uuids)))
+
+    async def get_many(
+        self, project_uuids: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, SessionState]:
+        found = {p: self._uow.row(p) for p in project_uuids}
+        return {p: row.state for p, row in found.items() if row is not None}
+
+    async def put_many(self, sessions: Sequence[SessionState]) -> None:
+        assert len({s.project_uuid for s in sessions}) == len(sessions), "one row per project"
+        for session in sessions:
+            await self.put(session)
+
     async def get(self, project_uuid: str, *, for_update: bool = False) -> SessionState | None:
         row = self._uow.row(project_uuid)
         return row.state if row else None
@@ -189,6 +206,8 @@ class FakeSessions:
         ]
 
     async def put(self, session: SessionState) -> None:
+        if session.project_uuid in self._uow.db.poison:
+            raise self._uow.db.poison[session.project_uuid]
         row = self._uow.write(session.project_uuid)
         if row is None:
             fresh = dataclasses.replace(session, id=self._uow.db.next_id())
@@ -313,6 +332,10 @@ class FakeInbox:
             return False
         self._uow.staged_inbox[ident] = self._uow.db.clock.now()
         return True
+
+    async def add_many(self, entries: Sequence[InboxEntry]) -> set[InboxKey]:
+        assert len({e.key for e in entries}) == len(entries), "keys distinct"
+        return {e.key for e in entries if await self.add(e.key, e.project_uuid, e.position)}
 
     async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         return {i for i in ids if (consumer, *i) in self._uow.db.inbox}

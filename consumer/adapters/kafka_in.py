@@ -6,12 +6,13 @@ group, and reading stops at the end offsets taken when it started, so it termina
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.service.intake import RawRecord
+from consumer.service.records import Consumed
 
 
 async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
@@ -73,8 +74,9 @@ class Follower:
 
 async def read_log(
     bootstrap_servers: str, topic: str, *, on_total: Callable[[int], None] = lambda _: None
-) -> AsyncIterator[RawRecord]:
-    """Yield every record of ``topic`` that exists now, partition by partition in order."""
+) -> AsyncIterator[Sequence[Consumed]]:
+    """Yield every record of ``topic`` that exists now, a poll at a time, each partition
+    in order (the client's own record objects: replay copies only what it applies)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
@@ -95,10 +97,12 @@ async def read_log(
         remaining = {tp for tp in tps if end[tp] > begin[tp]}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset < end[tp]:
-                        yield RawRecord.of(r)
+            for tp, polled in batch.items():
+                records = polled
+                if polled and polled[-1].offset >= end[tp]:  # only the last poll: trim
+                    records = [r for r in polled if r.offset < end[tp]]
+                if records:
+                    yield records
             for tp in list(remaining):
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)

@@ -1,11 +1,15 @@
 """The FastStream Kafka subscriber on the input topic.
 
 Delivery is at-least-once with manual acknowledgement: FastStream's default
-(``ACK_FIRST``) would commit on receipt. The handler reads the raw record (a custom
-decoder keeps FastStream from parsing the body, so a malformed value reaches intake and
-is dead-lettered instead of failing before the handler), lets the guard apply it, and
-only then commits. ``msg.ack()`` commits every assigned partition's position; records are
-handled one at a time per consumer, so that position never passes an unapplied record.
+(``ACK_FIRST``) would commit on receipt. The subscriber is a batch subscriber: each poll
+(aiokafka ``getmany``, up to ``intake_batch_size`` records over the assigned partitions,
+in log order per partition) is one handler call, applied by intake in one transaction.
+The handler reads the raw records (a custom decoder keeps FastStream from parsing the
+bodies, so a malformed value reaches intake and is dead-lettered instead of failing
+before the handler), lets the guard apply them, and only then commits. ``msg.ack()``
+commits every assigned partition's position, which is just past the batch in hand: the
+next poll happens only after the handler returns, so it never passes an unapplied
+record. ``msg.nack()`` rewinds every partition of the batch to its earliest record.
 A new consumer group starts from the earliest offset.
 """
 
@@ -40,20 +44,30 @@ def _header_text(value: object) -> bytes:
     return b""
 
 
+def _sanitised(record: Any) -> Any:
+    if all(_header_text(v) is v for _, v in record.headers):
+        return record  # the common case: nothing to copy
+    safe = dataclasses.replace(record, headers=[(k, _header_text(v)) for k, v in record.headers])
+    if hasattr(record, "consumer"):
+        safe.consumer = record.consumer
+    return safe
+
+
 async def _tolerant_parser(
     record: Any, original: Callable[[Any], Awaitable[StreamMessage[Any]]]
 ) -> StreamMessage[Any]:
     """FastStream's parser, made safe for headers that are not UTF-8 or are null.
 
     FastStream decodes every header to text before the handler runs; a bad header would
-    raise there, the record would be neither acknowledged nor dead-lettered, and the next
-    commit would pass it. FastStream gets a sanitised copy; intake still sees the record
-    exactly as delivered (``raw_message``) and dead-letters it with the reason.
+    raise there, the records would be neither acknowledged nor dead-lettered, and the
+    next commit would pass them. FastStream gets sanitised copies; intake still sees the
+    records exactly as delivered (``raw_message``) and dead-letters them with the reason.
+    Works for one record and for a batch (a tuple of records).
     """
-    safe = dataclasses.replace(record, headers=[(k, _header_text(v)) for k, v in record.headers])
-    if hasattr(record, "consumer"):
-        safe.consumer = record.consumer
-    message: StreamMessage[Any] = await original(safe)
+    if isinstance(record, (tuple, list)):  # a batch (the test broker sends a list)
+        message: StreamMessage[Any] = await original(tuple(_sanitised(r) for r in record))
+    else:
+        message = await original(_sanitised(record))
     message.raw_message = record
     return message
 
@@ -73,6 +87,9 @@ def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> 
 
     @broker.subscriber(
         settings.input_topic,
+        batch=True,
+        max_records=settings.intake_batch_size,
+        batch_timeout_ms=settings.intake_batch_timeout_ms,
         group_id=settings.consumer_group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
@@ -82,14 +99,18 @@ def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> 
         title="project-events",
         description="ProjectCreated / ProjectDeleted, CloudEvents binary mode, key = project UUID",
     )
-    async def on_project_event(body: bytes, message: KafkaMessage) -> None:
+    async def on_project_event(body: list[bytes], message: KafkaMessage) -> None:
         await deliver(message, guard)
 
 
 async def deliver(message: KafkaMessage, guard: DeliveryGuard) -> Verdict:
-    """Let the guard apply the record, then commit its offset (ACK) or seek back to it
-    so it is read again (RETRY_LATER: ``nack`` rewinds the partition, commits nothing)."""
-    verdict = await guard.process(RawRecord.of(message.raw_message))
+    """Let the guard apply the batch, then commit (ACK) or seek back to its first records
+    so they are read again (RETRY_LATER: ``nack`` rewinds the partitions, commits nothing)."""
+    raw = message.raw_message
+    records = [RawRecord.of(r) for r in (raw if isinstance(raw, (tuple, list)) else (raw,))]
+    if not records:
+        return Verdict.ACK
+    verdict = await guard.process_batch(records)
     if verdict is Verdict.ACK:
         await message.ack()
     else:

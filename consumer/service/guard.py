@@ -1,11 +1,12 @@
-"""Delivery guard around intake: decides when a record may be acknowledged.
+"""Delivery guard around intake: decides when a batch of records may be acknowledged.
 
-The subscriber commits an offset only after this returns. Database trouble (the database
-is unreachable) is retried with backoff, then the record is handed back to Kafka
-(``retry_later``) so the consumer keeps polling and never trips ``max.poll.interval.ms``;
-nothing passes an unapplied event. Any other failure is a poison record: after a few
-attempts it is dead-lettered with the error, so one bad record never blocks its
-partition.
+The subscriber commits offsets only after this returns. A batch is applied in one unit
+of work. Database trouble (the database is unreachable) is retried with backoff, then
+the batch is handed back to Kafka (``retry_later``) so the consumer keeps polling and
+never trips ``max.poll.interval.ms``; nothing passes an unapplied event. Any other
+failure of a batch falls back to its records one by one, so a poison record is found
+and, after a few attempts, dead-lettered with the error, while its neighbours are
+applied: one bad record never blocks its partition or takes its batch with it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections.abc import Sequence
 
 import structlog
 
@@ -34,7 +36,7 @@ class Verdict(enum.StrEnum):
     RETRY_LATER = "retry_later"
 
 
-def _unavailable(exc: BaseException) -> bool:
+def unavailable(exc: BaseException) -> bool:
     """True when the failure is the database's state: retry, never dead-letter."""
     return isinstance(exc, _UNAVAILABLE)
 
@@ -59,9 +61,43 @@ class DeliveryGuard:
         # attempts are slow still reaches the dead-letter topic instead of looping.
         self._failures: dict[tuple[str, int, int], int] = {}
 
-    async def process(self, record: RawRecord) -> Verdict:
-        """Apply ``record``; ACK once durable or dead-lettered, RETRY_LATER to re-read."""
+    async def process_batch(self, records: Sequence[RawRecord]) -> Verdict:
+        """Apply ``records`` together; ACK once all are durable or dead-lettered.
+
+        RETRY_LATER: re-read the batch (what was applied of it comes back as duplicates).
+        """
         deadline = time.monotonic() + self._budget
+        outages = 0
+        while True:
+            try:
+                await self._intake.handle_batch(records)
+                return Verdict.ACK
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not unavailable(exc):
+                    log.warning(
+                        "batch failed; applying its records one by one",
+                        error=repr(exc),
+                        records=len(records),
+                    )
+                    return await self._one_by_one(records, deadline)
+                outages += 1
+                delay = min(self._max, self._base * 2 ** (outages - 1))
+                log.warning("intake of a batch failed; retrying", error=repr(exc), attempt=outages)
+                if time.monotonic() + delay > deadline:
+                    return Verdict.RETRY_LATER
+                await asyncio.sleep(delay)
+
+    async def _one_by_one(self, records: Sequence[RawRecord], deadline: float) -> Verdict:
+        for record in records:
+            if await self.process(record, deadline=deadline) is Verdict.RETRY_LATER:
+                return Verdict.RETRY_LATER
+        return Verdict.ACK
+
+    async def process(self, record: RawRecord, *, deadline: float | None = None) -> Verdict:
+        """Apply ``record``; ACK once durable or dead-lettered, RETRY_LATER to re-read."""
+        deadline = deadline or time.monotonic() + self._budget
         where = (record.topic, record.partition, record.offset)
         while True:
             try:
@@ -72,7 +108,7 @@ class DeliveryGuard:
                 raise
             except Exception as exc:
                 failures = self._failures[where] = self._failures.get(where, 0) + 1
-                if not _unavailable(exc) and failures >= self._max_attempts:
+                if not unavailable(exc) and failures >= self._max_attempts:
                     verdict = await self._poison(record, exc, failures)
                     if verdict is Verdict.ACK:
                         self._failures.pop(where, None)

@@ -15,15 +15,22 @@ import asyncio
 import collections
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
-from consumer.service.intake import Intake, RawRecord
+import structlog
+
+from consumer.service.guard import unavailable
+from consumer.service.intake import Intake
 from consumer.service.queries import SessionQueries
+from consumer.service.records import Consumed
 from consumer.service.relay import OutboxRelay
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
 
-BATCH = 500
+log = structlog.get_logger(__name__)
+
+BATCH = 2000
+AHEAD = 4  # batches whose inbox check may run at once
 
 
 @dataclasses.dataclass
@@ -45,8 +52,76 @@ class Progress:
     advance: Callable[[str, int], None] = lambda _phase, _n: None
 
 
+async def apply_log(
+    log: AsyncIterator[Sequence[Consumed]], intake: Intake, *, progress: Progress = Progress()
+) -> collections.Counter[str]:
+    """Phase 1: apply every record of ``log`` (polls of records) to PostgreSQL, in batches
+    of at least ``BATCH``; the outcomes.
+
+    Reading runs ahead of applying: the inbox check of up to ``AHEAD`` batches runs
+    while the log is read further (the checks only read), and the batches are applied
+    strictly in log order, each after the one before it.
+    """
+    outcomes: collections.Counter[str] = collections.Counter()
+    pending: collections.deque[tuple[list[Consumed], asyncio.Task[list[bool]]]]
+    pending = collections.deque()
+
+    async def apply_oldest() -> None:
+        batch, check = pending.popleft()
+        outcomes.update(await _apply(intake, batch, await check))
+        progress.advance("read", len(batch))
+
+    batch: list[Consumed] = []
+    try:
+        async for polled in log:
+            batch.extend(polled)
+            if len(batch) >= BATCH:
+                pending.append((batch, asyncio.create_task(intake.known(batch))))
+                batch = []
+                if len(pending) >= AHEAD:
+                    await apply_oldest()
+        if batch:
+            pending.append((batch, asyncio.create_task(intake.known(batch))))
+        while pending:
+            await apply_oldest()
+    finally:
+        for _, check in pending:
+            check.cancel()
+    return outcomes
+
+
+async def _apply(intake: Intake, batch: list[Consumed], known: list[bool]) -> dict[str, int]:
+    """Outcomes of one batch. A batch that fails (not an outage) is applied again record by
+    record, and a record that cannot be applied is counted as ``failed`` and skipped, as
+    the consumer dead-letters it: one poison record does not stop a replay."""
+    try:
+        applied = await intake.handle_many(batch, dead_letter=False, known=known)
+        return {o.value: n for o, n in collections.Counter(applied).items()}
+    except Exception as exc:
+        if unavailable(exc):
+            raise
+        log.warning("replay batch failed; applying its records one by one", error=repr(exc))
+    outcomes: collections.Counter[str] = collections.Counter()
+    for record, old in zip(batch, known, strict=True):
+        try:
+            [outcome] = await intake.handle_many([record], dead_letter=False, known=[old])
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            log.warning(
+                "replay skipped a record that cannot be applied",
+                error=repr(exc),
+                partition=record.partition,
+                offset=record.offset,
+            )
+            outcomes["failed"] += 1
+        else:
+            outcomes[outcome.value] += 1
+    return outcomes
+
+
 async def replay(
-    log: AsyncIterator[RawRecord],
+    log: AsyncIterator[Sequence[Consumed]],
     *,
     intake: Intake,
     sessions: SessionQueries,
@@ -58,20 +133,8 @@ async def replay(
 ) -> ReplayReport:
     """Run both phases; ``workers`` must not be started yet (phase 1 only queues)."""
     report = ReplayReport()
-    batch: list[RawRecord] = []
-
-    async def apply() -> None:
-        for outcome in await intake.handle_many(batch, dead_letter=False):
-            report.records += 1
-            report.outcomes[outcome.value] += 1
-        progress.advance("read", len(batch))
-        batch.clear()
-
-    async for record in log:
-        batch.append(record)
-        if len(batch) >= BATCH:
-            await apply()
-    await apply()
+    report.outcomes = await apply_log(log, intake, progress=progress)
+    report.records = sum(report.outcomes.values())
     unconverged = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
     progress.total("reconcile", len(unconverged))
     report.reconciled = len(unconverged)

@@ -3,6 +3,8 @@ intake untouched (even invalid JSON), and each is acknowledged only after intake
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from faststream.kafka import TestKafkaBroker
 
@@ -213,3 +215,82 @@ async def test_an_applied_record_is_acknowledged(world: World, project: str) -> 
     assert await subscriber.deliver(message, guard) is Verdict.ACK
     assert (consumer.commits, consumer.seeks) == (1, [])
     assert await world.sessions.get(project) is not None
+
+
+def _consumer_record(world: World, project: str, partition: int, offset: int) -> object:
+    from aiokafka.structs import ConsumerRecord
+
+    rec = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
+    return ConsumerRecord(
+        topic="in",
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=rec.key,
+        value=rec.value,
+        checksum=None,
+        serialized_key_size=len(rec.key),
+        serialized_value_size=len(rec.value),
+        headers=rec.headers,
+    )
+
+
+async def test_a_batch_is_committed_once_after_it_is_applied_or_rewound_per_partition(
+    world: World,
+) -> None:
+    """One poll over two partitions: applied in one transaction then committed once; on
+    an outage every partition rewinds to its first record of the batch."""
+    from faststream.kafka.message import KafkaAckableMessage
+
+    from consumer.service.guard import Verdict
+
+    projects = [str(uuid.uuid4()) for _ in range(3)]
+    batch = (
+        _consumer_record(world, projects[0], 0, 5),
+        _consumer_record(world, projects[1], 0, 6),
+        _consumer_record(world, projects[2], 1, 9),
+    )
+    guard = DeliveryGuard(world.intake, max_attempts=2, budget_seconds=0.05, base_delay=0.02)
+    world.db.down = DatabaseUnavailable("database down")
+    consumer = _SpyConsumer()
+    message = KafkaAckableMessage(batch, [], consumer=consumer)
+    assert await subscriber.deliver(message, guard) is Verdict.RETRY_LATER
+    assert consumer.commits == 0
+    assert sorted(consumer.seeks) == [("in", 0, 5), ("in", 1, 9)]
+    world.db.down = None
+    consumer = _SpyConsumer()
+    message = KafkaAckableMessage(batch, [], consumer=consumer)
+    assert await subscriber.deliver(message, guard) is Verdict.ACK
+    assert (consumer.commits, consumer.seeks) == (1, [])
+    assert len([u for u in world.db.units if u.committed]) == 1, "one transaction"
+    assert all([await world.sessions.get(p) for p in projects])
+
+
+async def test_a_batch_with_a_header_that_is_not_text_reaches_intake_as_delivered() -> None:
+    from aiokafka.structs import ConsumerRecord
+    from faststream.kafka.message import KafkaAckableMessage
+    from faststream.kafka.parser import AioKafkaBatchParser
+
+    def record(offset: int, ce_id: bytes | None) -> ConsumerRecord[bytes, bytes]:
+        return ConsumerRecord(
+            topic="in",
+            partition=0,
+            offset=offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=b"k",
+            value=b"v",
+            checksum=None,
+            serialized_key_size=1,
+            serialized_value_size=1,
+            headers=(("ce_id", ce_id),),
+        )
+
+    batch = (record(1, b"fine"), record(2, b"\xff\xfe"), record(3, None))
+    parser = AioKafkaBatchParser(msg_class=KafkaAckableMessage, regex=None)
+    message = await subscriber._tolerant_parser(batch, parser.parse_batch)
+    assert message.raw_message is batch
+    assert message.body == [b"v", b"v", b"v"]
+    with pytest.raises((UnicodeDecodeError, AttributeError)):  # what FastStream alone does
+        await parser.parse_batch(batch)

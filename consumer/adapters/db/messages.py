@@ -12,14 +12,42 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumer.adapters.db.tables import inbox, outbox
 from consumer.domain.model import LogPosition
-from consumer.ports import InboxKey, OutboxMessage, OutboxRow
+from consumer.ports import InboxEntry, InboxKey, OutboxMessage, OutboxRow
 
 RELAY_LOCK = 7_200_917_002  # arbitrary, stable advisory-lock key
+
+_TEXTS = ARRAY(sa.Text)
+# A batch's inbox rows in one statement of constant text (prepared once by the driver):
+# arrays in, the rows that were new out.
+_ADD_MANY = sa.text(
+    'INSERT INTO inbox (consumer, source, event_id, project_uuid, partition, "offset")'
+    " SELECT CAST(:consumer AS text), * FROM unnest(CAST(:sources AS text[]),"
+    " CAST(:ids AS text[]), CAST(:uuids AS text[]), CAST(:partitions AS int[]),"
+    " CAST(:offsets AS bigint[]))"
+    " ON CONFLICT DO NOTHING RETURNING source, event_id"
+).bindparams(
+    sa.bindparam("sources", type_=_TEXTS),
+    sa.bindparam("ids", type_=_TEXTS),
+    sa.bindparam("uuids", type_=_TEXTS),
+    sa.bindparam("partitions", type_=ARRAY(sa.Integer)),
+    sa.bindparam("offsets", type_=ARRAY(sa.BigInteger)),
+)
+# Asks for the pairs the inbox does *not* hold: replaying an applied log (the case that
+# must be fast) then returns no rows at all. The scalar subquery (not NOT EXISTS, which
+# the planner may turn into a hash anti-join over the consumer's whole inbox) makes one
+# primary-key probe per pair, so a check costs the same whatever the inbox's size.
+_UNSEEN = sa.text(
+    "SELECT t.source, t.event_id"
+    " FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS t(source, event_id)"
+    " WHERE (SELECT 1 FROM inbox i WHERE i.consumer = :consumer"
+    " AND i.source = t.source AND i.event_id = t.event_id LIMIT 1) IS NULL"
+).bindparams(sa.bindparam("sources", type_=_TEXTS), sa.bindparam("ids", type_=_TEXTS))
 
 
 class SqlInbox:
@@ -44,17 +72,34 @@ class SqlInbox:
         )
         return result.first() is not None
 
+    async def add_many(self, entries: Sequence[InboxEntry]) -> set[InboxKey]:
+        if not entries:
+            return set()
+        consumers = {e.key.consumer for e in entries}
+        assert len(consumers) == 1, "one consumer per batch"
+        [consumer] = consumers
+        result = await self._conn.execute(
+            _ADD_MANY,
+            {
+                "consumer": consumer,
+                "sources": [e.key.source for e in entries],
+                "ids": [e.key.event_id for e in entries],
+                "uuids": [e.project_uuid for e in entries],
+                "partitions": [e.position.partition for e in entries],
+                "offsets": [e.position.offset for e in entries],
+            },
+        )
+        return {InboxKey(consumer, source, event_id) for source, event_id in result}
+
     async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (source, id) pairs the inbox already holds: one query for a whole batch."""
         if not ids:
             return set()
         result = await self._conn.execute(
-            sa.select(inbox.c.source, inbox.c.event_id).where(
-                inbox.c.consumer == consumer,
-                sa.tuple_(inbox.c.source, inbox.c.event_id).in_(list(ids)),
-            )
+            _UNSEEN,
+            {"consumer": consumer, "sources": [i[0] for i in ids], "ids": [i[1] for i in ids]},
         )
-        return {(r[0], r[1]) for r in result}
+        return set(ids) - {(r[0], r[1]) for r in result}
 
     async def prune(self, before: datetime) -> int:
         """Forget ids consumed before ``before``.

@@ -9,7 +9,10 @@ on the database's clock, so replicas with skewed clocks agree on when one expire
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +34,25 @@ def _upsert() -> sa.Insert:
 
 _UPSERT = _upsert()
 
+# One statement for a batch's advisory locks, the same keys as ``lock``, taken in key
+# order: two replicas whose batches share projects then wait for each other instead of
+# deadlocking. (A volatile function in the outer select runs row by row over the
+# subquery's ordered output.)
+_LOCK_MANY = sa.text(
+    "SELECT pg_advisory_xact_lock(k) FROM"
+    " (SELECT DISTINCT hashtextextended(u, 0) AS k FROM unnest(CAST(:uuids AS text[])) AS u"
+    " ORDER BY k) AS keys"
+).bindparams(sa.bindparam("uuids", type_=ARRAY(sa.String)))
+
+# Rows of a batch, locked in project order: one statement whatever the batch size, so
+# the driver prepares it once.
+_GET_MANY = (
+    sa.select(sessions)
+    .where(sessions.c.project_uuid == sa.any_(sa.bindparam("uuids", type_=ARRAY(sa.String))))
+    .order_by(sessions.c.project_uuid)
+)
+_GET_MANY_FOR_UPDATE = _GET_MANY.with_for_update()
+
 
 class SqlSessions:
     """Session rows, read and written in the unit of work's transaction."""
@@ -45,6 +67,19 @@ class SqlSessions:
             sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(project_uuid, 0)))
         )
 
+    async def lock_many(self, project_uuids: Sequence[str]) -> None:
+        if project_uuids:
+            await self._conn.execute(_LOCK_MANY, {"uuids": list(project_uuids)})
+
+    async def get_many(
+        self, project_uuids: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, SessionState]:
+        if not project_uuids:
+            return {}
+        query = _GET_MANY_FOR_UPDATE if for_update else _GET_MANY
+        result = await self._conn.execute(query, {"uuids": list(project_uuids)})
+        return {r["project_uuid"]: rows.to_state(r) for r in result.mappings()}
+
     async def get(self, project_uuid: str, *, for_update: bool = False) -> SessionState | None:
         query = sa.select(sessions).where(sessions.c.project_uuid == project_uuid)
         if for_update:
@@ -58,6 +93,11 @@ class SqlSessions:
 
     async def put(self, session: SessionState) -> None:
         await self._conn.execute(_UPSERT, rows.to_row(session))
+
+    async def put_many(self, sessions: Sequence[SessionState]) -> None:
+        # executemany of the cached upsert: asyncpg pipelines the rows in one round trip
+        if sessions:
+            await self._conn.execute(_UPSERT, [rows.to_row(s) for s in sessions])
 
     async def save_outcome(self, session: SessionState, *, owner: str) -> bool:
         values = {k: v for k, v in rows.to_row(session).items() if k in rows.RECONCILER_COLUMNS}
