@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,10 @@ _PERMANENT_MARKERS = (
     "parse error",
     "chart requires kubeVersion",
 )
+# Helm's own answer for a release it has no record of, on a line of its own. Anything else
+# that merely contains "not found" (a kubeconfig context, a plugin, a CRD, an API group)
+# is a failure to observe, not an observation of absence.
+_RELEASE_NOT_FOUND = re.compile(r"^Error: release: not found\s*$", re.MULTILINE)
 _STATES = {
     "deployed": ReleaseState.DEPLOYED,
     "failed": ReleaseState.FAILED,
@@ -63,7 +68,7 @@ class HelmCli:
     async def status(self, release: str, namespace: str) -> ReleaseInfo:
         code, out, err = await self._run("status", release, "-n", namespace, "-o", "json")
         if code != 0:
-            if "not found" in err:
+            if _RELEASE_NOT_FOUND.search(err):
                 return ReleaseInfo(ReleaseState.ABSENT)
             raise TransientError("helm status", _tail(err))
         doc = json.loads(out)

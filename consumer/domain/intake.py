@@ -133,7 +133,7 @@ def _on_created(
         current.user_id,
         current.overrides,
     ) == (event.project_id, event.user_id, event.overrides)
-    if same_spec and current.status is Status.RUNNING:
+    if same_spec and current.status is Status.RUNNING and current.endpoints is not None:
         renewed = dataclasses.replace(seen, expires_at=now + lifetime)
         return IntakeDecision(
             renewed,
