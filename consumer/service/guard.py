@@ -6,6 +6,11 @@ is unreachable) is retried with backoff, then the record is handed back to Kafka
 nothing passes an unapplied event. Any other failure is a poison record: after a few
 attempts it is dead-lettered with the error, so one bad record never blocks its
 partition.
+
+The per-record failure counts are kept only for partitions this consumer still reads:
+a rebalance that takes a partition away forgets its counts (``forget``; another
+consumer owns the record now, and a stale count would dead-letter it early should the
+partition come back), and a record read past supersedes the counts of its partition.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections.abc import Iterable
 
 import structlog
 
@@ -59,10 +65,21 @@ class DeliveryGuard:
         # attempts are slow still reaches the dead-letter topic instead of looping.
         self._failures: dict[tuple[str, int, int], int] = {}
 
+    def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Drop the failure counts of ``partitions`` (revoked: another consumer reads them)."""
+        gone = set(partitions)
+        for where in [w for w in self._failures if (w[0], w[1]) in gone]:
+            del self._failures[where]
+
+    def pending_failures(self) -> int:
+        """How many records have failure counts held (for tests and metrics)."""
+        return len(self._failures)
+
     async def process(self, record: RawRecord) -> Verdict:
         """Apply ``record``; ACK once durable or dead-lettered, RETRY_LATER to re-read."""
         deadline = time.monotonic() + self._budget
         where = (record.topic, record.partition, record.offset)
+        self._supersede(where)
         while True:
             try:
                 await self._intake.handle(record)
@@ -88,6 +105,12 @@ class DeliveryGuard:
                 if time.monotonic() + delay > deadline:
                     return Verdict.RETRY_LATER
                 await asyncio.sleep(delay)
+
+    def _supersede(self, where: tuple[str, int, int]) -> None:
+        """Another offset of the same partition is being read: the old count is history
+        (at most one count per partition is ever held)."""
+        for old in [w for w in self._failures if w[:2] == where[:2] and w != where]:
+            del self._failures[old]
 
     async def _poison(self, record: RawRecord, exc: Exception, failures: int) -> Verdict:
         reason = f"processing failed {failures} times: {type(exc).__name__}: {exc}"[:1000]
