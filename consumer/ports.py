@@ -46,6 +46,9 @@ class Cluster(Protocol):
 
     async def namespace_exists(self, name: str) -> bool: ...
 
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        """The namespace's labels; None when it does not exist."""
+
     async def delete_namespace(self, name: str) -> None: ...
 
     async def wait_namespace_gone(self, name: str, timeout: float) -> None: ...

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from consumer.domain.endpoints import Observed, Route
-from consumer.domain.errors import TransientError
+from consumer.domain.errors import PermanentError, TransientError
 from consumer.domain.model import RECONCILER_FIELDS, Desired, LogPosition, SessionState, Status
 from consumer.domain.release import ReleaseInfo, ReleaseState
 from consumer.ports import InboxKey, OutboxMessage, OutboxRow
@@ -420,7 +420,14 @@ class FakeCluster:
     async def namespace_exists(self, name: str) -> bool:
         return name in self.namespaces
 
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        labels = self.namespaces.get(name)
+        return None if labels is None else dict(labels)
+
     async def delete_namespace(self, name: str) -> None:
+        labels = self.namespaces.get(name)
+        if labels is not None and labels.get("app.kubernetes.io/managed-by") != "devsessions":
+            raise PermanentError("delete namespace", f"refusing to delete namespace {name}")
         self.namespaces.pop(name, None)
         for key in [k for k in self.helm.releases if k[0] == name]:
             del self.helm.releases[key]

@@ -121,6 +121,12 @@ class KubeCluster:
     async def namespace_exists(self, name: str) -> bool:
         return await self._maybe("read namespace", self._core.read_namespace, name) is not None
 
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        current = await self._maybe("read namespace", self._core.read_namespace, name)
+        if current is None:
+            return None
+        return dict(current.metadata.labels or {})
+
     async def delete_namespace(self, name: str) -> None:
         step = "delete namespace"
         current = await self._maybe(step, self._core.read_namespace, name)

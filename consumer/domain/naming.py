@@ -33,3 +33,13 @@ def namespace_labels(project_uuid: str) -> dict[str, str]:
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
     }
+
+
+def owns(labels: dict[str, str], project_uuid: str) -> bool:
+    """True when a namespace with ``labels`` is ours and belongs to ``project_uuid``.
+
+    Decides before anything destructive runs in it: a namespace that merely has the
+    project's name (made by hand, or by another tool) is never uninstalled or deleted.
+    """
+    project = labels.get(PROJECT_LABEL)
+    return labels.get(MANAGED_BY_LABEL) == MANAGER and project in (None, project_uuid)
