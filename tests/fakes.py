@@ -46,6 +46,12 @@ class FakeRow:
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
 
+    def leased(self, now: datetime) -> bool:
+        """A live lease: an owner whose lease has not run out (an expired one is free)."""
+        return self.lease_owner is not None and (
+            self.lease_expires_at is None or self.lease_expires_at >= now
+        )
+
 
 @dataclasses.dataclass
 class FakeOutboxRow:
@@ -223,10 +229,7 @@ class FakeLeases:
         now = self._uow.db.clock.now()
         if current is None:
             return None
-        free = current.lease_owner in (None, owner) or (
-            current.lease_expires_at is not None and current.lease_expires_at < now
-        )
-        if not free:
+        if current.lease_owner != owner and current.leased(now):
             return None
         row = self._uow.write(project_uuid)
         assert row is not None
@@ -259,7 +262,7 @@ class FakeSchedule:
                 continue
             if s.next_attempt_at is not None and s.next_attempt_at > now:
                 continue
-            if row.lease_owner is not None and (row.lease_expires_at or db_now) >= db_now:
+            if row.leased(db_now):
                 continue
             out.append((s.updated_at, uuid))
         return [uuid for _, uuid in sorted(out)][:limit]
@@ -291,7 +294,7 @@ class FakeSchedule:
                 current is None
                 or current.state.status is not Status.RUNNING
                 or current.state.desired is not Desired.PRESENT
-                or current.lease_owner is not None
+                or current.leased(self._uow.db.clock.now())
             ):
                 continue
             row = self._uow.write(uuid)

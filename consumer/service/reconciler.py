@@ -75,6 +75,7 @@ class Reconciler:
         session = await self._claim(project_uuid)
         if session is None:
             return None
+        released = False
         try:
             for _ in range(MAX_STEPS):
                 action = reconcile.next_action(session, self._clock.now())
@@ -87,10 +88,13 @@ class Reconciler:
                         return None
                     session = fresh
                 else:
-                    session = outcome
+                    session, released = outcome
+                    if released:  # the final outcome gave the lease back with it
+                        return session
             return session
         finally:
-            await self._release(project_uuid)
+            if not released:
+                await self._release(project_uuid)
 
     async def _claim(self, project_uuid: str) -> SessionState | None:
         """Take or renew the project's lease; None when another worker holds it."""
@@ -104,20 +108,37 @@ class Reconciler:
             await uow.leases.release(project_uuid, self._owner)
             await uow.commit()
 
-    async def _save(self, session: SessionState, outbox: list[OutboxMessage]) -> bool:
-        """Record an outcome and its events; False when the lease or generation moved."""
+    async def _save(
+        self, session: SessionState, outbox: list[OutboxMessage], *, release: bool = False
+    ) -> bool:
+        """Record an outcome and its events; False when the lease or generation moved.
+
+        With ``release`` the lease is given back in the same transaction: a crash can then
+        never leave a final outcome behind with a lease still held.
+        """
         async with self._uow() as uow:
             if not await uow.sessions.save_outcome(session, owner=self._owner):
                 return False
             await uow.outbox.add(outbox)
+            if release:
+                await uow.leases.release(session.project_uuid, self._owner)
             await uow.commit()
         return True
 
-    async def _step(self, session: SessionState, action: Action) -> SessionState | None:
+    async def _step(
+        self, session: SessionState, action: Action
+    ) -> tuple[SessionState, bool] | None:
         with structlog.contextvars.bound_contextvars(action=action.value):
             return await self._run_step(session, action)
 
-    async def _run_step(self, session: SessionState, action: Action) -> SessionState | None:
+    async def _run_step(
+        self, session: SessionState, action: Action
+    ) -> tuple[SessionState, bool] | None:
+        """One action: record the start, act, record the outcome.
+
+        Returns the outcome and whether the lease went back with it (nothing left to do
+        now), or None when the lease or the generation moved meanwhile.
+        """
         running = reconcile.started(session, action, self._clock.now())
         if not await self._save(running, []):
             return None
@@ -132,11 +153,12 @@ class Reconciler:
         if outcome is None:
             return None
         done, outbox = outcome
-        if not await self._save(done, outbox):
+        final = reconcile.next_action(done, self._clock.now()) in (Action.NONE, Action.WAIT)
+        if not await self._save(done, outbox, release=final):
             return None
         if outbox:
             self._on_outbox()
-        return done
+        return done, final
 
     async def _act_holding_lease(
         self, session: SessionState, action: Action

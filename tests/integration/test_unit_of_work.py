@@ -181,6 +181,24 @@ async def test_drift_marks_only_running_unleased_sessions(uow: UnitOfWorkFactory
         assert free.project_uuid in await unit.schedule.due(NOW + timedelta(minutes=1))
 
 
+async def test_an_expired_lease_counts_as_free_for_drift_repair(uow: UnitOfWorkFactory) -> None:
+    # A worker died between recording "running" and releasing its lease: the row keeps an
+    # owner whose lease has run out. Drift repair must still take it (it used to skip
+    # every row with an owner, so such a session was never repaired again).
+    orphaned = dataclasses.replace(_session(), status=Status.RUNNING)
+    await _put(uow, orphaned)
+    async with uow() as unit:
+        assert await unit.leases.claim(orphaned.project_uuid, "dead", -1) is not None
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.schedule.mark_drifted([orphaned.project_uuid], NOW) == 1
+        await unit.commit()
+    async with uow() as unit:
+        repaired = await unit.sessions.get(orphaned.project_uuid)
+        assert repaired is not None and repaired.status is Status.PENDING
+        assert orphaned.project_uuid in await unit.schedule.due(NOW + timedelta(minutes=1))
+
+
 async def test_inbox_prune_forgets_old_ids(uow: UnitOfWorkFactory) -> None:
     key = InboxKey("group", "urn:test", str(uuid.uuid4()))
     async with uow() as unit:

@@ -14,6 +14,11 @@ from consumer.domain.model import Desired, Status
 _WORK_STATUSES = (Status.PENDING.value, Status.PROVISIONING.value, Status.DELETING.value)
 
 
+def _lease_free() -> sa.ColumnElement[bool]:
+    """No live lease: none, or one that ran out on the database's clock (a dead worker's)."""
+    return sa.or_(sessions.c.lease_owner.is_(None), sessions.c.lease_expires_at < sa.func.now())
+
+
 class SqlSchedule:
     """Which sessions need work, expiry renewal and drift marking."""
 
@@ -30,9 +35,7 @@ class SqlSchedule:
                 ),
                 sessions.c.status != Status.FAILED.value,
                 sa.or_(sessions.c.next_attempt_at.is_(None), sessions.c.next_attempt_at <= now),
-                sa.or_(
-                    sessions.c.lease_owner.is_(None), sessions.c.lease_expires_at < sa.func.now()
-                ),
+                _lease_free(),
             )
             .order_by(sessions.c.updated_at)
             .limit(limit)
@@ -63,7 +66,7 @@ class SqlSchedule:
     async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
         """Running sessions whose namespace vanished go back to ``pending`` (re-provision).
 
-        Only sessions still ``running`` and not leased are touched, so a session being
+        Only sessions still ``running`` and not leased (an expired lease is free) are touched, so a session being
         worked on or deleted meanwhile is left alone. ``retries`` counts the repair, so
         the new ``SessionReady`` gets an id of its own.
         """
@@ -75,7 +78,7 @@ class SqlSchedule:
                 sessions.c.project_uuid.in_(list(project_uuids)),
                 sessions.c.status == Status.RUNNING.value,
                 sessions.c.desired == Desired.PRESENT.value,
-                sessions.c.lease_owner.is_(None),
+                _lease_free(),
             )
             .values(status=Status.PENDING.value, retries=sessions.c.retries + 1, updated_at=now)
         )
