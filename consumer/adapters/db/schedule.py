@@ -67,8 +67,8 @@ class SqlSchedule:
         """Running sessions whose namespace vanished go back to ``pending`` (re-provision).
 
         Only sessions still ``running`` and not leased (an expired lease is free) are
-        touched, so a session being worked on or deleted meanwhile is left alone. ``retries`` counts the repair, so
-        the new ``SessionReady`` gets an id of its own.
+        touched, so a session being worked on or deleted meanwhile is left alone.
+        ``retries`` counts the repair, so the new ``SessionReady`` gets an id of its own.
         """
         if not project_uuids:
             return 0
