@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.adapters.db import uow as sql_uow
 from consumer.adapters.db.engine import make_engine, upgrade
+from consumer.adapters.db.locks import SqlLocks
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
@@ -29,7 +30,7 @@ from consumer.adapters.kube_client import ApiClient, KubeCluster, api_client
 from consumer.adapters.project_access import Grant, ProjectAccess
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.images import ImagePolicy
-from consumer.ports import Clock, Cluster, Helm, Publisher, UnitOfWorkFactory
+from consumer.ports import Clock, Cluster, Helm, Locks, Publisher, UnitOfWorkFactory
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
@@ -82,8 +83,7 @@ class Service:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.relay.flush()
+        await self.relay.drain(self.settings.shutdown_flush_seconds)
         await self.publisher.stop()
         if self.cluster is not None:
             self.cluster.close()
@@ -145,6 +145,7 @@ def wire(
     settings: Settings,
     *,
     uow: UnitOfWorkFactory,
+    locks: Locks,
     publisher: Publisher,
     helm: Helm,
     cluster: Cluster,
@@ -163,10 +164,12 @@ def wire(
     messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
     relay = OutboxRelay(
         uow=uow,
+        locks=locks,
         publisher=publisher,
         clock=clock,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
+        send_timeout=settings.relay_send_timeout_seconds,
     )
     config = ReconcileConfig(
         provision=ProvisionConfig(
@@ -266,7 +269,15 @@ def build(
         timeout_seconds=settings.helm_timeout_seconds,
         kubeconfig=settings.kubeconfig,
     )
-    parts = wire(settings, uow=uow, publisher=publisher, helm=helm, cluster=cluster, clock=clock)
+    parts = wire(
+        settings,
+        uow=uow,
+        locks=SqlLocks(engine),
+        publisher=publisher,
+        helm=helm,
+        cluster=cluster,
+        clock=clock,
+    )
     return Service(
         settings=settings,
         engine=engine,

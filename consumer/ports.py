@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -212,6 +213,18 @@ class UnitOfWork(Protocol):
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 """Opens a fresh unit of work (one per transaction; units are not shared)."""
+
+
+class Locks(Protocol):
+    """Named locks held by a database connection outside any transaction.
+
+    ``async with locks.hold(name) as held:`` tries to take ``name`` (``held`` is False when
+    another holder has it) and keeps it for the block, however long the block waits on
+    other systems, without an open transaction. A holder that dies (process killed,
+    connection cut) loses its locks at once, on the database's side.
+    """
+
+    def hold(self, name: str) -> AbstractAsyncContextManager[bool]: ...
 
 
 class Publisher(Protocol):

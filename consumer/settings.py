@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # Outbox relay
     relay_batch_size: PositiveInt = 100
     relay_poll_seconds: PositiveFloat = 1.0
+    # A batch whose acknowledgements take longer is given up (left unsent, retried).
+    relay_send_timeout_seconds: PositiveFloat = 30.0
+    # On SIGTERM, after the workers drained, the outbox gets this long to go out.
+    shutdown_flush_seconds: PositiveFloat = 10.0
 
     # Observability
     http_host: str = "127.0.0.1"

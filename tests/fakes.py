@@ -10,9 +10,10 @@ for outages, instead of tests overwriting methods.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
@@ -80,6 +81,8 @@ class FakeDatabase:
         self.fail_commit: list[Exception] = []
         self.units: list[FakeUnitOfWork] = []
         self.relay_lock: FakeUnitOfWork | None = None
+        self.locks = FakeLocks(self)
+        self.open_units = 0  # units entered and not left: open transactions
         self._ids = itertools.count(1)
         self._outbox_ids = itertools.count(1)
 
@@ -126,6 +129,33 @@ class FakeDatabase:
         return [r.row for r in self.outbox]
 
 
+class FakeLocks:
+    """Session-level locks in memory: held by name until the block ends or the holder
+    "dies" (``kill``), like an advisory lock whose connection closed."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self.held: dict[str, object] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[bool]:
+        if self.db.down is not None:
+            raise self.db.down
+        token = object()
+        got = name not in self.held
+        if got:
+            self.held[name] = token
+        try:
+            yield got
+        finally:
+            if got and self.held.get(name) is token:
+                del self.held[name]
+
+    def kill(self, name: str) -> None:
+        """The holder's connection is gone: the lock is free, whatever the holder thinks."""
+        self.held.pop(name, None)
+
+
 class FakeUnitOfWork:
     """One transaction in memory: changes are staged and applied only on ``commit``."""
 
@@ -149,9 +179,11 @@ class FakeUnitOfWork:
             raise self.db.down
         if self.db.fail_begin:
             raise self.db.fail_begin.pop(0)
+        self.db.open_units += 1
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.db.open_units -= 1
         if self.db.relay_lock is self:
             self.db.relay_lock = None
 

@@ -141,6 +141,7 @@ def make_world(
     parts = bootstrap.wire(
         settings,
         uow=factory,
+        locks=wire.pop("locks", None) or db.locks,
         publisher=publisher,
         helm=helm,
         cluster=cluster,
