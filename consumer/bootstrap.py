@@ -26,11 +26,20 @@ from consumer.adapters.db.locks import SqlLocks
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_out import KafkaPublisher
+from consumer.adapters.kafka_topics import KafkaTopicIdentity
 from consumer.adapters.kube_client import ApiClient, KubeCluster, api_client
 from consumer.adapters.project_access import Grant, ProjectAccess
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.images import ImagePolicy
-from consumer.ports import Clock, Cluster, Helm, Locks, Publisher, UnitOfWorkFactory
+from consumer.ports import (
+    Clock,
+    Cluster,
+    Helm,
+    Locks,
+    Publisher,
+    TopicIdentity,
+    UnitOfWorkFactory,
+)
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
@@ -64,6 +73,7 @@ class Service:
     workers: KeyedWorkers
     relay: OutboxRelay
     resync: Resync
+    topics: KafkaTopicIdentity | None = None
     tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
 
     async def start(self) -> None:
@@ -85,6 +95,9 @@ class Service:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.relay.drain(self.settings.shutdown_flush_seconds)
         await self.publisher.stop()
+        if self.topics is not None:
+            with contextlib.suppress(Exception):
+                await self.topics.close()
         if self.cluster is not None:
             self.cluster.close()
         await self.engine.dispose()
@@ -153,6 +166,7 @@ def wire(
     owner: str | None = None,
     rng: random.Random | None = None,
     on_work: Callable[[str], None] | None = None,
+    topics: TopicIdentity | None = None,
 ) -> Parts:
     """Connect intake, reconciler, workers, relay and resync over the given ports.
 
@@ -210,6 +224,7 @@ def wire(
         on_work=on_work or workers.submit,
         on_outbox=relay.wake,
         images=images,
+        topics=topics,
     )
     resync = Resync(
         uow=uow,
@@ -269,10 +284,12 @@ def build(
         timeout_seconds=settings.helm_timeout_seconds,
         kubeconfig=settings.kubeconfig,
     )
+    topics = KafkaTopicIdentity(settings.kafka_bootstrap_servers)
     parts = wire(
         settings,
         uow=uow,
         locks=SqlLocks(engine),
+        topics=topics,
         publisher=publisher,
         helm=helm,
         cluster=cluster,
@@ -290,4 +307,5 @@ def build(
         workers=parts.workers,
         relay=parts.relay,
         resync=parts.resync,
+        topics=topics,
     )

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from consumer.domain.endpoints import Observed
-from consumer.domain.model import LogPosition, SessionState
+from consumer.domain.model import LogPosition, SessionState, TopicEpoch
 from consumer.domain.release import ReleaseInfo
 
 
@@ -243,6 +243,13 @@ class Publisher(Protocol):
     ) -> None: ...
 
     async def send_many(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+
+class TopicIdentity(Protocol):
+    """A topic's current incarnation (Kafka's topic id) and partition count."""
+
+    async def epoch(self, topic: str, *, max_age: float) -> TopicEpoch:
+        """The answer, asked of the cluster unless one no older than ``max_age`` s is known."""
 
 
 class Clock(Protocol):

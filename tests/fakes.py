@@ -19,7 +19,14 @@ from typing import Any, Self
 
 from consumer.domain.endpoints import Observed, Route
 from consumer.domain.errors import PermanentError, TransientError
-from consumer.domain.model import RECONCILER_FIELDS, Desired, LogPosition, SessionState, Status
+from consumer.domain.model import (
+    RECONCILER_FIELDS,
+    Desired,
+    LogPosition,
+    SessionState,
+    Status,
+    TopicEpoch,
+)
 from consumer.domain.release import ReleaseInfo, ReleaseState
 from consumer.ports import InboxKey, OutboxMessage, OutboxRow
 
@@ -488,6 +495,23 @@ class FakeCluster:
             "vscode": Route("vscode", 8080, "/vscode"),
         }
         return Observed(cluster_ip="10.96.0.10", routes=routes)
+
+
+class FakeTopics:
+    """Topic ids and partition counts, with a cache like the Kafka adapter's: an answer
+    up to a minute old is served unless the caller asks for a fresher one."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, TopicEpoch] = {}
+        self.cached: dict[str, TopicEpoch] = {}
+        self.lookups = 0
+
+    async def epoch(self, topic: str, *, max_age: float) -> TopicEpoch:
+        if max_age >= 60 and topic in self.cached:
+            return self.cached[topic]
+        self.lookups += 1
+        self.cached[topic] = self.current.get(topic, TopicEpoch(None, 0))
+        return self.cached[topic]
 
 
 class FakePublisher:

@@ -6,6 +6,11 @@ applied in one unit of work, read top to bottom in ``_apply``: lock the project,
 the event id (a duplicate stops here), load the session for update, decide (pure,
 ``domain.intake``), save, queue the immediate answers in the outbox, commit. Helm and
 Kubernetes are never touched here: the reconciler is woken instead, after the commit.
+
+Each record's position carries the topic's id (``service.epochs``), so a re-created
+topic is a new epoch of the log rather than a run of stale offsets. Before an event is
+refused as stale, the id is looked up again (cached for a second at most) and the event
+decided afresh, so a topic re-created since the last lookup is not missed.
 """
 
 from __future__ import annotations
@@ -23,7 +28,15 @@ from consumer.domain import intake
 from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Cause, LogPosition, SessionState
 from consumer.observability import metrics
-from consumer.ports import Clock, InboxKey, OutboxMessage, Publisher, UnitOfWorkFactory
+from consumer.ports import (
+    Clock,
+    InboxKey,
+    OutboxMessage,
+    Publisher,
+    TopicIdentity,
+    UnitOfWorkFactory,
+)
+from consumer.service.epochs import LogEpochs
 from consumer.service.messages import MessageFactory
 
 log = structlog.get_logger(__name__)
@@ -104,12 +117,14 @@ class Intake:
         on_work: Callable[[str], None] = lambda _: None,
         on_outbox: Callable[[], None] = lambda: None,
         images: ImagePolicy | None = None,
+        topics: TopicIdentity | None = None,
     ) -> None:
         self._uow, self._publisher, self._clock = uow, publisher, clock
         self._messages, self._consumer = messages, consumer_name
         self._dlq, self._lifetime = dead_letter_topic, lifetime
         self._on_work, self._on_outbox = on_work, on_outbox
         self._images = images or ImagePolicy()  # default: no image override allowed
+        self._epochs = LogEpochs(topics)  # no topics: positions carry no id
 
     async def handle(self, record: RawRecord, *, dead_letter: bool = True) -> Outcome:
         """Apply ``record``; a bad record is dead-lettered (or only counted, on replay)."""
@@ -121,7 +136,7 @@ class Intake:
                 return Outcome.SKIPPED_INVALID
             await self.dead_letter(record, exc.code, exc.reason)
             return Outcome.DEAD_LETTERED
-        outcome = await self._apply(envelope, LogPosition(record.partition, record.offset))
+        outcome = await self._apply_in_epoch(envelope, record)
         metrics.EVENTS.labels(type=envelope.type.value, outcome=outcome.value).inc()
         return outcome
 
@@ -168,9 +183,29 @@ class Intake:
             offset=record.offset,
         )
 
-    async def _apply(
-        self, envelope: events.Envelope[events.ProjectEvent], position: LogPosition
+    async def _apply_in_epoch(
+        self, envelope: events.Envelope[events.ProjectEvent], record: RawRecord
     ) -> Outcome:
+        """Apply at the record's position; a stale verdict is final only on a fresh id."""
+        for verify in (False, True):
+            position, home = await self._epochs.locate(
+                record.topic, record.partition, record.offset, record.key, verify=verify
+            )
+            outcome = await self._apply(envelope, position, home, final=verify)
+            if outcome is not None:
+                return outcome
+        raise RuntimeError("unreachable: a verified decision is final")
+
+    async def _apply(
+        self,
+        envelope: events.Envelope[events.ProjectEvent],
+        position: LogPosition,
+        home: int | None = None,
+        *,
+        final: bool = True,
+    ) -> Outcome | None:
+        """One unit of work for one event; None (nothing committed) when the event looks
+        stale and ``final`` is False: the caller looks at the topic's id again first."""
         data = envelope.data
         with structlog.contextvars.bound_contextvars(
             project_uuid=data.project_uuid, event_id=envelope.id, action="intake"
@@ -189,7 +224,9 @@ class Intake:
                     if isinstance(event, intake.Created)
                     else None
                 )
-                decision = self._decide(current, event, refusal, cause, position)
+                decision = self._decide(current, event, refusal, cause, position, home=home)
+                if decision.stale and not final:
+                    return None  # rolled back, inbox row included
                 if decision.session is not None:
                     await uow.sessions.put(decision.session)
                 replies = self._replies(decision, cause, refusal or "")
@@ -215,15 +252,24 @@ class Intake:
         refusal: str | None,
         cause: Cause,
         position: LogPosition,
+        *,
+        home: int | None,
     ) -> intake.IntakeDecision:
         """The pure decision; a create whose image overrides break the allow-list is refused."""
         now, lifetime = self._clock.now(), self._lifetime
         if refusal is not None and isinstance(event, intake.Created):
             return intake.refuse(
-                current, event, refusal, cause=cause, position=position, now=now, lifetime=lifetime
+                current,
+                event,
+                refusal,
+                cause=cause,
+                position=position,
+                now=now,
+                lifetime=lifetime,
+                home=home,
             )
         return intake.decide(
-            current, event, cause=cause, position=position, now=now, lifetime=lifetime
+            current, event, cause=cause, position=position, now=now, lifetime=lifetime, home=home
         )
 
     def _replies(
