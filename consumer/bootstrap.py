@@ -85,6 +85,9 @@ class Service:
         self.tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.resync.run(), name="resync"),
+            asyncio.create_task(
+                self.resync.run_takeover(self.settings.takeover_check_seconds), name="takeover"
+            ),
         ]
 
     async def stop(self) -> None:
@@ -203,6 +206,7 @@ def wire(
     )
     reconciler = Reconciler(
         uow=uow,
+        locks=locks,
         helm=helm,
         cluster=cluster,
         clock=clock,
@@ -265,7 +269,9 @@ def build(
 ) -> Service:
     """Build a service; ``helm``/``cluster``/``clock`` may be swapped (tests, benchmarks)."""
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    # Each busy worker holds one connection for its project's lock, the relay leader one.
+    pool = settings.db_pool_size + settings.worker_concurrency + 1
+    engine = make_engine(settings.database_url, pool_size=pool)
     uow = sql_uow.factory(engine)
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
     kube: KubeCluster | None = None

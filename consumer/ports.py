@@ -128,9 +128,15 @@ class Leases(Protocol):
     """Who works on a project right now (one owner, on the database's clock)."""
 
     async def claim(
-        self, project_uuid: str, owner: str, lease_seconds: float
+        self, project_uuid: str, owner: str, lease_seconds: float, *, take_over: bool = False
     ) -> SessionState | None:
-        """Take or renew the lease; None when another owner holds a live one."""
+        """Take or renew the lease; None when another owner holds a live one.
+
+        ``take_over`` (the caller holds the project's lock, ``naming.project_lock``): a
+        lease of a lock-holding owner (``naming.LOCK_HOLDER`` suffix) counts as free too,
+        since that owner cannot hold the lock any more; except within one lease period
+        after the database started, when an owner may not yet know its lock is gone.
+        """
 
     async def release(self, project_uuid: str, owner: str) -> None: ...
 
@@ -139,7 +145,11 @@ class Schedule(Protocol):
     """Queries and bulk updates of the periodic resync."""
 
     async def due(self, now: datetime, *, limit: int = 500) -> list[str]:
-        """Projects with work to do, no live lease and no backoff pending."""
+        """Projects with work to do, no live lease and no backoff pending.
+
+        A lease is not live when it expired, nor when its owner is a lock holder
+        (``naming.LOCK_HOLDER``) whose project lock nobody holds: that owner died.
+        """
 
     async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
         """Push out the expiry of running sessions that would expire within a day."""
@@ -215,16 +225,25 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 """Opens a fresh unit of work (one per transaction; units are not shared)."""
 
 
+class HeldLock(Protocol):
+    """The outcome of ``Locks.hold``: true when the lock was taken."""
+
+    def __bool__(self) -> bool: ...
+
+    async def alive(self) -> bool:
+        """True while the lock is still held (its connection still answers)."""
+
+
 class Locks(Protocol):
     """Named locks held by a database connection outside any transaction.
 
-    ``async with locks.hold(name) as held:`` tries to take ``name`` (``held`` is False when
+    ``async with locks.hold(name) as held:`` tries to take ``name`` (``held`` is falsy when
     another holder has it) and keeps it for the block, however long the block waits on
     other systems, without an open transaction. A holder that dies (process killed,
     connection cut) loses its locks at once, on the database's side.
     """
 
-    def hold(self, name: str) -> AbstractAsyncContextManager[bool]: ...
+    def hold(self, name: str) -> AbstractAsyncContextManager[HeldLock]: ...
 
 
 class Publisher(Protocol):

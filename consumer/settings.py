@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # a session whose namespace vanished is provisioned again.
     drift_check_interval_seconds: PositiveFloat = 300.0
     lease_seconds: PositiveInt = 30  # renewed every third while a worker acts
+    # How often due work is looked for (one query): a crashed replica's projects (their
+    # project locks free) are taken over within about this long.
+    takeover_check_seconds: PositiveFloat = 2.0
     # On SIGTERM, in-flight actions get this long; the rest is cancelled and resumed by the
     # next owner (keep consumer-budget + this + relay flush under the pod's grace period).
     shutdown_drain_seconds: PositiveFloat = 60.0

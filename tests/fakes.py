@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
+from consumer.domain import naming
 from consumer.domain.endpoints import Observed, Route
 from consumer.domain.errors import PermanentError, TransientError
 from consumer.domain.model import (
@@ -58,6 +59,14 @@ class FakeRow:
         """A live lease: an owner whose lease has not run out (an expired one is free)."""
         return self.lease_owner is not None and (
             self.lease_expires_at is None or self.lease_expires_at >= now
+        )
+
+    def orphaned(self, held: dict[str, Any]) -> bool:
+        """A lock holder's lease whose project lock nobody holds: its owner died."""
+        return (
+            self.lease_owner is not None
+            and self.lease_owner.endswith(naming.LOCK_HOLDER)
+            and naming.project_lock(self.state.project_uuid) not in held
         )
 
 
@@ -136,26 +145,39 @@ class FakeDatabase:
         return [r.row for r in self.outbox]
 
 
+class FakeHeld:
+    """A lock attempt's outcome: true when taken; alive until its holder is "killed"."""
+
+    def __init__(self, locks: FakeLocks, name: str, got: bool) -> None:
+        self._locks, self._name, self._got = locks, name, got
+
+    def __bool__(self) -> bool:
+        return self._got
+
+    async def alive(self) -> bool:
+        return self._got and self._locks.held.get(self._name) is self
+
+
 class FakeLocks:
     """Session-level locks in memory: held by name until the block ends or the holder
     "dies" (``kill``), like an advisory lock whose connection closed."""
 
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
-        self.held: dict[str, object] = {}
+        self.held: dict[str, FakeHeld] = {}
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[bool]:
+    async def hold(self, name: str) -> AsyncIterator[FakeHeld]:
         if self.db.down is not None:
             raise self.db.down
-        token = object()
         got = name not in self.held
+        handle = FakeHeld(self, name, got)
         if got:
-            self.held[name] = token
+            self.held[name] = handle
         try:
-            yield got
+            yield handle
         finally:
-            if got and self.held.get(name) is token:
+            if got and self.held.get(name) is handle:
                 del self.held[name]
 
     def kill(self, name: str) -> None:
@@ -262,13 +284,18 @@ class FakeLeases:
         self._uow = uow
 
     async def claim(
-        self, project_uuid: str, owner: str, lease_seconds: float
+        self, project_uuid: str, owner: str, lease_seconds: float, *, take_over: bool = False
     ) -> SessionState | None:
         current = self._uow.row(project_uuid)
         now = self._uow.db.clock.now()
         if current is None:
             return None
-        if current.lease_owner != owner and current.leased(now):
+        taken = (
+            take_over
+            and current.lease_owner is not None
+            and (current.lease_owner.endswith(naming.LOCK_HOLDER))
+        )
+        if current.lease_owner != owner and current.leased(now) and not taken:
             return None
         row = self._uow.write(project_uuid)
         assert row is not None
@@ -301,7 +328,7 @@ class FakeSchedule:
                 continue
             if s.next_attempt_at is not None and s.next_attempt_at > now:
                 continue
-            if row.leased(db_now):
+            if row.leased(db_now) and not row.orphaned(self._uow.db.locks.held):
                 continue
             out.append((s.updated_at, uuid))
         return [uuid for _, uuid in sorted(out)][:limit]

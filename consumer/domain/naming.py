@@ -11,6 +11,9 @@ RELEASE_PREFIX = "dev-session-"
 PROJECT_LABEL = "devsessions.io/project-uuid"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGER = "devsessions"
+# Suffix of a lease owner that works only while holding the project's lock: its lease may
+# be taken over as soon as that lock is free (the owner died), not only when it expires.
+LOCK_HOLDER = "+lock"
 
 
 def namespace_for(project_uuid: str) -> str:
@@ -43,3 +46,8 @@ def owns(labels: dict[str, str], project_uuid: str) -> bool:
     """
     project = labels.get(PROJECT_LABEL)
     return labels.get(MANAGED_BY_LABEL) == MANAGER and project in (None, project_uuid)
+
+
+def project_lock(project_uuid: str) -> str:
+    """The name of the session-level lock a worker holds while it works on a project."""
+    return f"devsessions.project:{project_uuid}"

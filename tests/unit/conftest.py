@@ -146,7 +146,7 @@ def make_world(
         helm=helm,
         cluster=cluster,
         clock=db.clock if uow is None else clock,
-        owner="test",
+        owner=wire.pop("owner", "test"),
         rng=random.Random(7),
         on_work=woken.append,
         **wire,

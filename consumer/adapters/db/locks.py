@@ -11,6 +11,7 @@ whose unlock fails is invalidated instead of going back to the pool still holdin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -25,6 +26,25 @@ def _key(name: str) -> sa.ColumnElement[int]:
     return sa.func.hashtextextended(name, 0)
 
 
+class _Held:
+    """A lock attempt's outcome on its connection (true when taken)."""
+
+    def __init__(self, conn: AsyncConnection, got: bool) -> None:
+        self._conn, self._got = conn, got
+
+    def __bool__(self) -> bool:
+        return self._got
+
+    async def alive(self) -> bool:
+        if not self._got:
+            return False
+        try:
+            await asyncio.wait_for(self._conn.scalar(sa.select(1)), 5)
+        except Exception:
+            return False
+        return True
+
+
 class SqlLocks:
     """Named session-level advisory locks, one pooled connection per held lock."""
 
@@ -32,7 +52,7 @@ class SqlLocks:
         self._engine = engine
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[bool]:
+    async def hold(self, name: str) -> AsyncIterator[_Held]:
         conn = await self._connect()
         got = False
         try:
@@ -42,7 +62,7 @@ class SqlLocks:
                 if errors.unavailable(exc):
                     raise DatabaseUnavailable(str(exc)) from exc
                 raise
-            yield got
+            yield _Held(conn, got)
         finally:
             await self._let_go(conn, name, got)
 
