@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -41,6 +42,7 @@ from consumer.ports import (
     UnitOfWorkFactory,
 )
 from consumer.service.actions.provision import ProvisionConfig
+from consumer.service.health import Probe
 from consumer.service.intake import Intake, RawRecord
 from consumer.service.messages import MessageFactory
 from consumer.service.queries import SessionQueries
@@ -74,7 +76,23 @@ class Service:
     relay: OutboxRelay
     resync: Resync
     topics: KafkaTopicIdentity | None = None
+    helm: HelmCli | None = None
     tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
+
+    def probes(self) -> dict[str, Probe]:
+        """Readiness probes of the dependencies this process built (Kafka's consumer side
+        is the broker's: the entrypoint adds it)."""
+
+        async def postgresql() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+        probes: dict[str, Probe] = {"postgresql": postgresql}
+        if self.cluster is not None:
+            probes["kubernetes"] = self.cluster.ping
+        if self.helm is not None:
+            probes["helm"] = self.helm.ping
+        return probes
 
     async def start(self) -> None:
         """Migrate, connect, and start workers, relay and resync (not the consumer)."""
@@ -284,12 +302,14 @@ def build(
             access=project_access(settings, api),
         )
         cluster = kube
-    helm = helm or HelmCli(
-        binary=settings.helm_binary,
-        chart=settings.chart_path,
-        timeout_seconds=settings.helm_timeout_seconds,
-        kubeconfig=settings.kubeconfig,
-    )
+    cli: HelmCli | None = None
+    if helm is None:
+        helm = cli = HelmCli(
+            binary=settings.helm_binary,
+            chart=settings.chart_path,
+            timeout_seconds=settings.helm_timeout_seconds,
+            kubeconfig=settings.kubeconfig,
+        )
     topics = KafkaTopicIdentity(settings.kafka_bootstrap_servers)
     parts = wire(
         settings,
@@ -314,4 +334,5 @@ def build(
         relay=parts.relay,
         resync=parts.resync,
         topics=topics,
+        helm=cli,
     )

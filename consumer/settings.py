@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     shutdown_flush_seconds: PositiveFloat = 10.0
 
     # Observability
+    # Dependencies (postgresql, kafka, kubernetes, helm) are probed this often; /readyz and
+    # devsessions_dependency_up answer from the last probe.
+    health_interval_seconds: PositiveFloat = 5.0
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"

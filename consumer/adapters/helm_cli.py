@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,6 +65,12 @@ class HelmCli:
         self._env = dict(os.environ if env is None else env)
         if kubeconfig:
             self._env["KUBECONFIG"] = kubeconfig
+
+    async def ping(self) -> None:
+        """Raise when the Helm binary cannot be run (the readiness probe; no subprocess,
+        so probing never shows up among Helm calls)."""
+        if shutil.which(self._binary, path=self._env.get("PATH")) is None:
+            raise FileNotFoundError(f"helm binary {self._binary!r} not found or not executable")
 
     async def status(self, release: str, namespace: str) -> ReleaseInfo:
         code, out, err = await self._run("status", release, "-n", namespace, "-o", "json")

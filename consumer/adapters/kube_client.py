@@ -63,6 +63,7 @@ class KubeCluster:
         self._core = client.CoreV1Api(api)
         self._apps = client.AppsV1Api(api)
         self._net = client.NetworkingV1Api(api)
+        self._version = client.VersionApi(api)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kube")
 
     async def _call(self, step: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -246,6 +247,10 @@ class KubeCluster:
                 service.metadata.name, port, paths.get(service.metadata.name, f"/{name}")
             )
         return Observed(cluster_ip=combined.spec.cluster_ip, routes=routes)
+
+    async def ping(self) -> None:
+        """Raise unless the API server answers (the readiness probe: ``GET /version``)."""
+        await self._call("probe API server", self._version.get_code, _request_timeout=(2, 3))
 
     async def managed_namespaces(self) -> set[str]:
         """Names of the live (not terminating) namespaces this service manages."""

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 import structlog
 import uvicorn
 from faststream.asgi import AsgiFastStream
-from sqlalchemy import text
 
 from consumer import bootstrap
 from consumer.entrypoints import http, subscriber
 from consumer.service.guard import DeliveryGuard
+from consumer.service.health import Health
 from consumer.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -38,8 +38,16 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
     )
     subscriber.subscribe(broker, settings, guard)
 
+    async def kafka() -> None:
+        if not await broker.ping(timeout=2.0):
+            raise ConnectionError("the broker did not answer")
+
+    health = Health({**service.probes(), "kafka": kafka})
+
     async def startup() -> None:
         await service.start()
+        await health.probe()
+        service.tasks.append(asyncio.create_task(health.run(settings.health_interval_seconds)))
         await service.resync.once()
         log.info(
             "service started",
@@ -60,15 +68,10 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
         logger=logging.getLogger("faststream"),
     )
 
-    async def ready() -> bool:
-        try:
-            async with service.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            return bool(await broker.ping(timeout=2.0))
-        except Exception:
-            return False
+    async def failing() -> dict[str, str]:
+        return health.failing
 
-    return app, http.with_routes(app, sessions=service.sessions, ready=ready)
+    return app, http.with_routes(app, sessions=service.sessions, failing=failing)
 
 
 class Server(uvicorn.Server):

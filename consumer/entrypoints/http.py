@@ -1,6 +1,9 @@
 """HTTP endpoints: health, readiness, Prometheus metrics, the event contract (AsyncAPI),
 and the read-only session API.
 
+``/readyz`` is 503 while a dependency fails its probe and names it (``failing``:
+dependency -> error), e.g. ``{"ready": false, "failing": {"postgresql": "..."}}``.
+
 ``GET /api/v1/sessions/project/{project_uuid}`` keeps the design's endpoint and field
 names for UIs that poll instead of consuming ``SessionReady``; sessions are created by
 events only, so it never creates one (404 when unknown).
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from importlib import resources
 from typing import Any
 
@@ -43,7 +46,10 @@ async def _json(send: Send, status: int, body: Any) -> None:
 
 
 def with_routes(
-    app: ASGIApp, *, sessions: SessionQueries, ready: Callable[[], Awaitable[bool]]
+    app: ASGIApp,
+    *,
+    sessions: SessionQueries,
+    failing: Callable[[], Awaitable[Mapping[str, str]]],
 ) -> ASGIApp:
     """Wrap the FastStream ASGI app with our routes; everything else goes to ``app``."""
     metrics_app = make_asgi_app()
@@ -57,8 +63,8 @@ def with_routes(
         if path == "/healthz":
             await _json(send, 200, {"status": "ok"})
         elif path == "/readyz":
-            ok = await ready()
-            await _json(send, 200 if ok else 503, {"ready": ok})
+            down = dict(await failing())
+            await _json(send, 503 if down else 200, {"ready": not down, "failing": down})
         elif path == "/metrics":
             await metrics_app(scope, receive, send)
         elif path == "/asyncapi.json":
