@@ -144,6 +144,22 @@ def input_log(settings: Settings, on_total: Callable[[int], None]) -> AsyncItera
     return read_log(settings.kafka_bootstrap_servers, settings.input_topic, on_total=on_total)
 
 
+def dead_letter_log(settings: Settings) -> AsyncIterator[RawRecord]:
+    """The dead-letter topic from its beginning to its current end."""
+    return read_log(settings.kafka_bootstrap_servers, settings.dead_letter_topic)
+
+
+@contextlib.asynccontextmanager
+async def publisher(settings: Settings) -> AsyncIterator[Publisher]:
+    """The idempotent producer, started and stopped around the block (for CLI commands)."""
+    producer = KafkaPublisher(settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
 def follow_output(settings: Settings) -> Follower:
     """Records published to the output topic from now on (for the demo)."""
     return Follower(settings.kafka_bootstrap_servers, settings.output_topic)

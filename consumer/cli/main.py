@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 from devstack import cli as stack_cli
 
-from consumer.cli import demo, publish, replay, service, sessions
+from consumer.cli import demo, dlq, publish, replay, service, sessions
 
 app = typer.Typer(
     name="devsessions",
@@ -25,6 +25,7 @@ app.registered_commands += replay.app.registered_commands
 app.registered_commands += demo.app.registered_commands
 app.add_typer(sessions.app, name="sessions", help="Inspect and retry sessions.")
 app.add_typer(publish.app, name="publish", help="Publish a well-formed project event.")
+app.add_typer(dlq.app, name="dlq", help="List dead-lettered records; send them back.")
 
 
 def main() -> None:

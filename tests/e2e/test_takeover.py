@@ -19,7 +19,16 @@ import asyncpg
 
 import events
 from events.publish import EventPublisher
-from tests.e2e.harness import OutputWatcher, ServiceProcess, Topology, created, new_project, of
+from tests.e2e.harness import (
+    OutputWatcher,
+    ServiceProcess,
+    Topology,
+    created,
+    deleted,
+    new_project,
+    of,
+)
+from tests.e2e.light import light_values
 
 READY_TIMEOUT = 240
 TAKEOVER_LIMIT = 10.0  # seconds; the lease alone would take 30 s and more
@@ -38,6 +47,19 @@ async def _lease_owner(topo: Topology, project: str) -> str | None:
     return owner
 
 
+async def _revision(topo: Topology, project: str) -> int:
+    release = f"dev-session-{project}"
+    status = await asyncio.to_thread(
+        subprocess.run,
+        [str(topo.stack.helm_binary), "status", release, "-n", project, "-o", "json"],
+        env={**os.environ, "KUBECONFIG": str(topo.stack.kubeconfig)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(json.loads(status.stdout)["version"])
+
+
 def _calls_for(topo: Topology, project: str) -> int:
     return sum(project in line for line in topo.helm_calls())
 
@@ -45,7 +67,11 @@ def _calls_for(topo: Topology, project: str) -> int:
 async def test_sigkill_mid_install_is_taken_over_within_seconds(
     topo: Topology, tmp_path: Path
 ) -> None:
-    replicas = [ServiceProcess(topo, tmp_path / f"replica-{i}.log") for i in range(2)]
+    values = str(light_values(tmp_path))
+    replicas = [
+        ServiceProcess(topo, tmp_path / f"replica-{i}.log", DEVSESSIONS_CHART_VALUES_FILE=values)
+        for i in range(2)
+    ]
     for replica in replicas:
         replica.start()
     project = new_project()
@@ -74,25 +100,14 @@ async def test_sigkill_mid_install_is_taken_over_within_seconds(
             seen = await out.wait_for(
                 lambda s: bool(of(s, project, events.SessionReady)), READY_TIMEOUT
             )
+            revision = await _revision(topo, project)
+            await pub.publish(deleted(project))  # leave the shared cluster as found
+            await out.wait_for(lambda s: bool(of(s, project, events.SessionDeleted)), READY_TIMEOUT)
         assert takeover < TAKEOVER_LIMIT, f"took {takeover:.1f} s"
         assert len(of(seen, project, events.SessionReady)) >= 1
-        status = await asyncio.to_thread(
-            subprocess.run,
-            [
-                str(topo.stack.helm_binary),
-                "status",
-                f"dev-session-{project}",
-                "-n",
-                project,
-                "-o",
-                "json",
-            ],
-            env={**os.environ, "KUBECONFIG": str(topo.stack.kubeconfig)},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert json.loads(status.stdout)["version"] == 1, "installed over instead of once"
+        # The interrupted install was removed and the release installed once more: revision
+        # 1, never an install over a pending one nor an upgrade.
+        assert revision == 1, f"revision {revision}"
     finally:
         for replica in replicas:
             if replica.proc is not None and replica.proc.poll() is None:
