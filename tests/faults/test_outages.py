@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import events
@@ -36,17 +38,21 @@ def _through(url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}"))
 
 
-async def _until(check, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
+async def _readyz(service: ServiceProcess) -> tuple[int, dict[str, Any]]:
+    """``/readyz`` from a thread (the proxy runs on this loop); (0, {}) when no answer."""
+    try:
+        code, body = await asyncio.to_thread(service.get, "/readyz")
+    except OSError:
+        return 0, {}
+    return code, json.loads(body)
+
+
+async def _until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
     started = time.monotonic()
-    while not check():
+    while not await check():
         assert time.monotonic() - started < timeout, f"{what} not within {timeout}s"
         await asyncio.sleep(0.2)
     return time.monotonic() - started
-
-
-def _readyz(service: ServiceProcess) -> tuple[int, dict[str, object]]:
-    code, body = service.get("/readyz")
-    return code, json.loads(body)
 
 
 async def test_postgresql_outage_is_named_and_work_resumes(topo: Topology, tmp_path: Path) -> None:
@@ -70,14 +76,13 @@ async def test_postgresql_outage_is_named_and_work_resumes(topo: Topology, tmp_p
             await out.wait_for(lambda s: bool(of(s, before, events.SessionReady)), READY_TIMEOUT)
             await proxy.cut()
             cut_at = time.monotonic()
-            noticed = await _until(
-                lambda: "postgresql" in _readyz(service)[1].get("failing", {}),  # type: ignore[operator]
-                30,
-                "readyz naming postgresql",
-            )
-            code, _ = _readyz(service)
-            assert code == 503
-            _, metrics = service.get("/metrics")
+
+            async def named() -> bool:
+                code, body = await _readyz(service)
+                return code == 503 and "postgresql" in body.get("failing", {})
+
+            noticed = await _until(named, 30, "readyz naming postgresql")
+            _, metrics = await asyncio.to_thread(service.get, "/metrics")
             assert b'devsessions_dependency_up{dependency="postgresql"} 0.0' in metrics
             await pub.publish(created(during))  # cannot be made durable now: not acknowledged
             await asyncio.sleep(5)
@@ -87,7 +92,11 @@ async def test_postgresql_outage_is_named_and_work_resumes(topo: Topology, tmp_p
             restored_at = time.monotonic()
             await out.wait_for(lambda s: bool(of(s, during, events.SessionReady)), READY_TIMEOUT)
             converge = time.monotonic() - restored_at
-            await _until(lambda: _readyz(service)[0] == 200, 30, "readyz 200 again")
+
+            async def ready() -> bool:
+                return (await _readyz(service))[0] == 200
+
+            await _until(ready, 30, "readyz 200 again")
             for p in (before, during):
                 await pub.publish(deleted(p))
             await out.wait_for(
