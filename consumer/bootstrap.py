@@ -17,24 +17,37 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.adapters.db import uow as sql_uow
 from consumer.adapters.db.engine import make_engine, upgrade
+from consumer.adapters.db.locks import SqlLocks
 from consumer.adapters.db.notify import PgSessionChanges
 from consumer.adapters.db.session_reads import SqlSessionReads
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_intents import KafkaIntentLog
 from consumer.adapters.kafka_out import KafkaPublisher
+from consumer.adapters.kafka_topics import KafkaTopicIdentity
 from consumer.adapters.kube_lazy import LazyCluster
 from consumer.adapters.project_access import Grant
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.images import ImagePolicy
-from consumer.ports import Clock, Cluster, ClusterProbe, Helm, Publisher, UnitOfWorkFactory
+from consumer.ports import (
+    Clock,
+    Cluster,
+    ClusterProbe,
+    Helm,
+    Locks,
+    Publisher,
+    TopicIdentity,
+    UnitOfWorkFactory,
+)
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.cluster_gate import gated
+from consumer.service.health import Probe
 from consumer.service.intake import Intake
 from consumer.service.messages import MessageFactory
 from consumer.service.queries import SessionQueries
@@ -71,7 +84,24 @@ class Service:
     session_reads: SqlSessionReads
     session_changes: PgSessionChanges
     intent_log: KafkaIntentLog
+    topics: KafkaTopicIdentity | None = None
+    helm: HelmCli | None = None
     tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
+
+    def probes(self) -> dict[str, Probe]:
+        """Readiness probes of the dependencies this process built (Kafka's consumer side
+        is the broker's: the entrypoint adds it)."""
+
+        async def postgresql() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+        probes: dict[str, Probe] = {"postgresql": postgresql}
+        if self.cluster is not None:
+            probes["kubernetes"] = self.cluster.ping
+        if self.helm is not None:
+            probes["helm"] = self.helm.ping
+        return probes
 
     async def start(self) -> None:
         """Migrate, connect, and start workers, relay and resync (not the consumer)."""
@@ -84,6 +114,9 @@ class Service:
         self.tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.resync.run(), name="resync"),
+            asyncio.create_task(
+                self.resync.run_takeover(self.settings.takeover_check_seconds), name="takeover"
+            ),
         ]
 
     async def stop(self) -> None:
@@ -92,11 +125,13 @@ class Service:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.relay.flush()
+        await self.relay.drain(self.settings.shutdown_flush_seconds)
         await self.publisher.stop()
         await self.intent_log.stop()
         await self.session_changes.stop()
+        if self.topics is not None:
+            with contextlib.suppress(Exception):
+                await self.topics.close()
         if self.cluster is not None:
             self.cluster.close()
         await self.engine.dispose()
@@ -122,6 +157,22 @@ def input_log(
 ) -> AsyncIterator[Sequence[Consumed]]:
     """The input topic from its beginning to its current end, a poll at a time."""
     return read_log(settings.kafka_bootstrap_servers, settings.input_topic, on_total=on_total)
+
+
+def dead_letter_log(settings: Settings) -> AsyncIterator[Sequence[Consumed]]:
+    """The dead-letter topic from its beginning to its current end, a poll at a time."""
+    return read_log(settings.kafka_bootstrap_servers, settings.dead_letter_topic)
+
+
+@contextlib.asynccontextmanager
+async def publisher(settings: Settings) -> AsyncIterator[Publisher]:
+    """The idempotent producer, started and stopped around the block (for CLI commands)."""
+    producer = KafkaPublisher(settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
 
 
 def follow_output(settings: Settings) -> Follower:
@@ -159,6 +210,7 @@ def wire(
     settings: Settings,
     *,
     uow: UnitOfWorkFactory,
+    locks: Locks,
     publisher: Publisher,
     helm: Helm,
     cluster: Cluster,
@@ -167,6 +219,7 @@ def wire(
     rng: random.Random | None = None,
     on_work: Callable[[str], None] | None = None,
     probe: ClusterProbe | None = None,
+    topics: TopicIdentity | None = None,
 ) -> Parts:
     """Connect intake, reconciler, workers, relay and resync over the given ports.
 
@@ -178,10 +231,12 @@ def wire(
     messages = MessageFactory(source=settings.event_source, topic=settings.output_topic)
     relay = OutboxRelay(
         uow=uow,
+        locks=locks,
         publisher=publisher,
         clock=clock,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
+        send_timeout=settings.relay_send_timeout_seconds,
     )
     config = ReconcileConfig(
         provision=ProvisionConfig(
@@ -201,6 +256,7 @@ def wire(
     )
     reconciler = Reconciler(
         uow=uow,
+        locks=locks,
         helm=helm,
         cluster=cluster,
         clock=clock,
@@ -224,6 +280,7 @@ def wire(
         on_work=on_work or workers.submit,
         on_outbox=relay.wake,
         images=images,
+        topics=topics,
     )
     resync = Resync(
         uow=uow,
@@ -263,7 +320,9 @@ def build(
 ) -> Service:
     """Build a service; ``helm``/``cluster``/``clock`` may be swapped (tests, benchmarks)."""
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    # Each busy worker holds one connection for its project's lock, the relay leader one.
+    pool = settings.db_pool_size + settings.worker_concurrency + 1
+    engine = make_engine(settings.database_url, pool_size=pool)
     uow = sql_uow.factory(engine)
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers)
     kube: LazyCluster | None = None
@@ -275,16 +334,21 @@ def build(
             grant=project_grant(settings),
         )
         cluster = kube
-    helm = helm or HelmCli(
-        binary=settings.helm_binary,
-        chart=settings.chart_path,
-        timeout_seconds=settings.helm_timeout_seconds,
-        kubeconfig=settings.kubeconfig,
-        openapi_validation=settings.helm_openapi_validation,
-    )
+    cli: HelmCli | None = None
+    if helm is None:
+        helm = cli = HelmCli(
+            binary=settings.helm_binary,
+            chart=settings.chart_path,
+            timeout_seconds=settings.helm_timeout_seconds,
+            kubeconfig=settings.kubeconfig,
+            openapi_validation=settings.helm_openapi_validation,
+        )
+    topics = KafkaTopicIdentity(settings.kafka_bootstrap_servers)
     parts = wire(
         settings,
         uow=uow,
+        locks=SqlLocks(engine),
+        topics=topics,
         publisher=publisher,
         helm=helm,
         cluster=cluster,
@@ -311,4 +375,6 @@ def build(
             source=settings.api_event_source,
             timeout_seconds=settings.api_publish_timeout_seconds,
         ),
+        topics=topics,
+        helm=cli,
     )

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from consumer.domain.endpoints import Observed
-from consumer.domain.model import LogPosition, SessionState
+from consumer.domain.model import LogPosition, SessionState, TopicEpoch
 from consumer.domain.release import ReleaseInfo
 
 
@@ -45,6 +46,9 @@ class Cluster(Protocol):
     async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None: ...
 
     async def namespace_exists(self, name: str) -> bool: ...
+
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        """The namespace's labels; None when it does not exist."""
 
     async def delete_namespace(self, name: str) -> None: ...
 
@@ -145,9 +149,15 @@ class Leases(Protocol):
     """Who works on a project right now (one owner, on the database's clock)."""
 
     async def claim(
-        self, project_uuid: str, owner: str, lease_seconds: float
+        self, project_uuid: str, owner: str, lease_seconds: float, *, take_over: bool = False
     ) -> SessionState | None:
-        """Take or renew the lease; None when another owner holds a live one."""
+        """Take or renew the lease; None when another owner holds a live one.
+
+        ``take_over`` (the caller holds the project's lock, ``naming.project_lock``): a
+        lease of a lock-holding owner (``naming.LOCK_HOLDER`` suffix) counts as free too,
+        since that owner cannot hold the lock any more; except within one lease period
+        after the database started, when an owner may not yet know its lock is gone.
+        """
 
     async def release(self, project_uuid: str, owner: str) -> None: ...
 
@@ -156,7 +166,11 @@ class Schedule(Protocol):
     """Queries and bulk updates of the periodic resync."""
 
     async def due(self, now: datetime, *, limit: int = 500) -> list[str]:
-        """Projects with work to do, no live lease and no backoff pending."""
+        """Projects with work to do, no live lease and no backoff pending.
+
+        A lease is not live when it expired, nor when its owner is a lock holder
+        (``naming.LOCK_HOLDER``) whose project lock nobody holds: that owner died.
+        """
 
     async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
         """Push out the expiry of running sessions that would expire within a day."""
@@ -235,6 +249,27 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 """Opens a fresh unit of work (one per transaction; units are not shared)."""
 
 
+class HeldLock(Protocol):
+    """The outcome of ``Locks.hold``: true when the lock was taken."""
+
+    def __bool__(self) -> bool: ...
+
+    async def alive(self) -> bool:
+        """True while the lock is still held (its connection still answers)."""
+
+
+class Locks(Protocol):
+    """Named locks held by a database connection outside any transaction.
+
+    ``async with locks.hold(name) as held:`` tries to take ``name`` (``held`` is falsy when
+    another holder has it) and keeps it for the block, however long the block waits on
+    other systems, without an open transaction. A holder that dies (process killed,
+    connection cut) loses its locks at once, on the database's side.
+    """
+
+    def hold(self, name: str) -> AbstractAsyncContextManager[HeldLock]: ...
+
+
 class Publisher(Protocol):
     """Sends encoded records with an idempotent producer.
 
@@ -251,6 +286,13 @@ class Publisher(Protocol):
     ) -> None: ...
 
     async def send_many(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+
+class TopicIdentity(Protocol):
+    """A topic's current incarnation (Kafka's topic id) and partition count."""
+
+    async def epoch(self, topic: str, *, max_age: float) -> TopicEpoch:
+        """The answer, asked of the cluster unless one no older than ``max_age`` s is known."""
 
 
 class Clock(Protocol):

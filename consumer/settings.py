@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # a session whose namespace vanished is provisioned again.
     drift_check_interval_seconds: PositiveFloat = 300.0
     lease_seconds: PositiveInt = 30  # renewed every third while a worker acts
+    # How often due work is looked for (one query): a crashed replica's projects (their
+    # project locks free) are taken over within about this long.
+    takeover_check_seconds: PositiveFloat = 2.0
     # On SIGTERM, in-flight actions get this long; the rest is cancelled and resumed by the
     # next owner (keep consumer-budget + this + relay flush under the pod's grace period).
     shutdown_drain_seconds: PositiveFloat = 60.0
@@ -90,6 +93,14 @@ class Settings(BaseSettings):
     # Outbox relay
     relay_batch_size: PositiveInt = 100
     relay_poll_seconds: PositiveFloat = 1.0
+    # A batch whose acknowledgements take longer is given up (left unsent, retried).
+    relay_send_timeout_seconds: PositiveFloat = 30.0
+    # On SIGTERM, after the workers drained, the outbox gets this long to go out.
+    shutdown_flush_seconds: PositiveFloat = 10.0
+
+    # Dependencies (postgresql, kafka, kubernetes, helm) are probed this often; /readyz and
+    # devsessions_dependency_up answer from the last probe.
+    health_interval_seconds: PositiveFloat = 5.0
 
     # HTTP: health, metrics and the session API (the design's port 8080)
     http_host: str = "127.0.0.1"

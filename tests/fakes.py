@@ -10,15 +10,24 @@ for outages, instead of tests overwriting methods.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
+from consumer.domain import naming
 from consumer.domain.endpoints import Observed, Route
-from consumer.domain.errors import TransientError
-from consumer.domain.model import RECONCILER_FIELDS, Desired, LogPosition, SessionState, Status
+from consumer.domain.errors import PermanentError, TransientError
+from consumer.domain.model import (
+    RECONCILER_FIELDS,
+    Desired,
+    LogPosition,
+    SessionState,
+    Status,
+    TopicEpoch,
+)
 from consumer.domain.release import ReleaseInfo, ReleaseState
 from consumer.ports import InboxEntry, InboxKey, OutboxMessage, OutboxRow
 
@@ -45,6 +54,20 @@ class FakeRow:
     state: SessionState
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+
+    def leased(self, now: datetime) -> bool:
+        """A live lease: an owner whose lease has not run out (an expired one is free)."""
+        return self.lease_owner is not None and (
+            self.lease_expires_at is None or self.lease_expires_at >= now
+        )
+
+    def orphaned(self, held: dict[str, Any]) -> bool:
+        """A lock holder's lease whose project lock nobody holds: its owner died."""
+        return (
+            self.lease_owner is not None
+            and self.lease_owner.endswith(naming.LOCK_HOLDER)
+            and naming.project_lock(self.state.project_uuid) not in held
+        )
 
 
 @dataclasses.dataclass
@@ -76,6 +99,8 @@ class FakeDatabase:
         self.poison: dict[str, Exception] = {}  # project -> error every write of it raises
         self.units: list[FakeUnitOfWork] = []
         self.relay_lock: FakeUnitOfWork | None = None
+        self.locks = FakeLocks(self)
+        self.open_units = 0  # units entered and not left: open transactions
         self._ids = itertools.count(1)
         self._outbox_ids = itertools.count(1)
 
@@ -122,6 +147,46 @@ class FakeDatabase:
         return [r.row for r in self.outbox]
 
 
+class FakeHeld:
+    """A lock attempt's outcome: true when taken; alive until its holder is "killed"."""
+
+    def __init__(self, locks: FakeLocks, name: str, got: bool) -> None:
+        self._locks, self._name, self._got = locks, name, got
+
+    def __bool__(self) -> bool:
+        return self._got
+
+    async def alive(self) -> bool:
+        return self._got and self._locks.held.get(self._name) is self
+
+
+class FakeLocks:
+    """Session-level locks in memory: held by name until the block ends or the holder
+    "dies" (``kill``), like an advisory lock whose connection closed."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self.held: dict[str, FakeHeld] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[FakeHeld]:
+        if self.db.down is not None:
+            raise self.db.down
+        got = name not in self.held
+        handle = FakeHeld(self, name, got)
+        if got:
+            self.held[name] = handle
+        try:
+            yield handle
+        finally:
+            if got and self.held.get(name) is handle:
+                del self.held[name]
+
+    def kill(self, name: str) -> None:
+        """The holder's connection is gone: the lock is free, whatever the holder thinks."""
+        self.held.pop(name, None)
+
+
 class FakeUnitOfWork:
     """One transaction in memory: changes are staged and applied only on ``commit``."""
 
@@ -146,9 +211,11 @@ class FakeUnitOfWork:
             raise self.db.down
         if self.db.fail_begin:
             raise self.db.fail_begin.pop(0)
+        self.db.open_units += 1
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.db.open_units -= 1
         if self.db.relay_lock is self:
             self.db.relay_lock = None
 
@@ -236,16 +303,18 @@ class FakeLeases:
         self._uow = uow
 
     async def claim(
-        self, project_uuid: str, owner: str, lease_seconds: float
+        self, project_uuid: str, owner: str, lease_seconds: float, *, take_over: bool = False
     ) -> SessionState | None:
         current = self._uow.row(project_uuid)
         now = self._uow.db.clock.now()
         if current is None:
             return None
-        free = current.lease_owner in (None, owner) or (
-            current.lease_expires_at is not None and current.lease_expires_at < now
+        taken = (
+            take_over
+            and current.lease_owner is not None
+            and (current.lease_owner.endswith(naming.LOCK_HOLDER))
         )
-        if not free:
+        if current.lease_owner != owner and current.leased(now) and not taken:
             return None
         row = self._uow.write(project_uuid)
         assert row is not None
@@ -278,7 +347,7 @@ class FakeSchedule:
                 continue
             if s.next_attempt_at is not None and s.next_attempt_at > now:
                 continue
-            if row.lease_owner is not None and (row.lease_expires_at or db_now) >= db_now:
+            if row.leased(db_now) and not row.orphaned(self._uow.db.locks.held):
                 continue
             out.append((s.updated_at, uuid))
         return [uuid for _, uuid in sorted(out)][:limit]
@@ -310,7 +379,7 @@ class FakeSchedule:
                 current is None
                 or current.state.status is not Status.RUNNING
                 or current.state.desired is not Desired.PRESENT
-                or current.lease_owner is not None
+                or current.leased(self._uow.db.clock.now())
             ):
                 continue
             row = self._uow.write(uuid)
@@ -443,7 +512,14 @@ class FakeCluster:
     async def namespace_exists(self, name: str) -> bool:
         return name in self.namespaces
 
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        labels = self.namespaces.get(name)
+        return None if labels is None else dict(labels)
+
     async def delete_namespace(self, name: str) -> None:
+        labels = self.namespaces.get(name)
+        if labels is not None and labels.get("app.kubernetes.io/managed-by") != "devsessions":
+            raise PermanentError("delete namespace", f"refusing to delete namespace {name}")
         self.namespaces.pop(name, None)
         for key in [k for k in self.helm.releases if k[0] == name]:
             del self.helm.releases[key]
@@ -469,6 +545,23 @@ class FakeCluster:
             "vscode": Route("vscode", 8080, "/vscode"),
         }
         return Observed(cluster_ip="10.96.0.10", routes=routes)
+
+
+class FakeTopics:
+    """Topic ids and partition counts, with a cache like the Kafka adapter's: an answer
+    up to a minute old is served unless the caller asks for a fresher one."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, TopicEpoch] = {}
+        self.cached: dict[str, TopicEpoch] = {}
+        self.lookups = 0
+
+    async def epoch(self, topic: str, *, max_age: float) -> TopicEpoch:
+        if max_age >= 60 and topic in self.cached:
+            return self.cached[topic]
+        self.lookups += 1
+        self.cached[topic] = self.current.get(topic, TopicEpoch(None, 0))
+        return self.cached[topic]
 
 
 class FakePublisher:

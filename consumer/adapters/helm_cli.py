@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +37,10 @@ _PERMANENT_MARKERS = (
     "field not declared in schema",
     "strict decoding error",
 )
+# Helm's own answer for a release it has no record of, on a line of its own. Anything else
+# that merely contains "not found" (a kubeconfig context, a plugin, a CRD, an API group)
+# is a failure to observe, not an observation of absence.
+_RELEASE_NOT_FOUND = re.compile(r"^Error: release: not found\s*$", re.MULTILINE)
 _STATES = {
     "deployed": ReleaseState.DEPLOYED,
     "failed": ReleaseState.FAILED,
@@ -68,10 +74,16 @@ class HelmCli:
         if kubeconfig:
             self._env["KUBECONFIG"] = kubeconfig
 
+    async def ping(self) -> None:
+        """Raise when the Helm binary cannot be run (the readiness probe; no subprocess,
+        so probing never shows up among Helm calls)."""
+        if shutil.which(self._binary, path=self._env.get("PATH")) is None:
+            raise FileNotFoundError(f"helm binary {self._binary!r} not found or not executable")
+
     async def status(self, release: str, namespace: str) -> ReleaseInfo:
         code, out, err = await self._run("status", release, "-n", namespace, "-o", "json")
         if code != 0:
-            if "not found" in err:
+            if _RELEASE_NOT_FOUND.search(err):
                 return ReleaseInfo(ReleaseState.ABSENT)
             raise TransientError("helm status", _tail(err))
         doc = json.loads(out)

@@ -5,6 +5,11 @@ count (the default executor has only a handful of threads on a small machine and
 long watches would starve it). Waits combine a fresh read with short watch windows, so
 a missed event or a dropped watch costs at most one window, and a timeout reports what
 was still blocking (deployment conditions, pod states, namespace conditions).
+
+A thread cannot be stopped, so a cancelled call is waited for (bounded by its own
+request timeout or watch window) before the cancellation goes on: when an abandoned
+action's task has finished cancelling, none of its API calls is still in flight to land
+later, on a project another worker may own by then.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from consumer.domain.endpoints import COMPONENTS, Observed, Route
 from consumer.domain.errors import PermanentError, StepTimeout, TransientError
 
 WATCH_WINDOW_SECONDS = 10
+NAMESPACE_ROUNDS = 5  # read/create/wait rounds of ensure_namespace before it gives up
 REQUEST_TIMEOUT = (5, 30)  # connect, read: seconds
 
 
@@ -57,6 +63,7 @@ class KubeCluster:
         self._core = client.CoreV1Api(api)
         self._apps = client.AppsV1Api(api)
         self._net = client.NetworkingV1Api(api)
+        self._version = client.VersionApi(api)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kube")
 
     async def _call(self, step: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -70,9 +77,18 @@ class KubeCluster:
         return await self._run(step, functools.partial(fn, *args, **kwargs))
 
     async def _run(self, step: str, thunk: Callable[[], Any]) -> Any:
-        loop = asyncio.get_running_loop()
+        call = self._pool.submit(thunk)
+        future = asyncio.wrap_future(call)
         try:
-            return await loop.run_in_executor(self._pool, thunk)
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # A call still queued is dropped; one already running cannot be stopped and is
+            # waited for (bounded by its own timeouts) before the cancellation goes on.
+            if not call.cancel():
+                await asyncio.wait([future])
+                if not future.cancelled():
+                    future.exception()  # retrieved: its outcome no longer matters
+            raise
         except ApiException as exc:
             raise _classify(step, exc) from exc
         except (HTTPError, OSError) as exc:
@@ -89,28 +105,43 @@ class KubeCluster:
             raise
 
     async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
+        """Create the namespace, or check and label it when it exists and is ours.
+
+        A namespace on its way out (deleted by hand, or a delete-then-create in quick
+        succession) is waited for, then made afresh: not a failed attempt. The rounds and
+        the total wait are bounded, so a namespace that keeps coming back Terminating is
+        a transient failure of this attempt, not a wait without end.
+        """
         step = "ensure namespace"
-        current = await self._maybe(step, self._core.read_namespace, name)
-        if current is None:
-            body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels))
-            if await self._maybe(step, self._core.create_namespace, body) is not None:
-                await self._grant_access(step, name)
-                return
-            current = await self._call(step, self._core.read_namespace, name)
-        if current.status and current.status.phase == "Terminating":
-            # A namespace on its way out (deleted by hand, or a delete-then-create in quick
-            # succession) is waited for, then made afresh: not a failed attempt.
-            await self.wait_namespace_gone(name, self._terminating_wait)
-            await self.ensure_namespace(name, labels)
+        deadline = time.monotonic() + self._terminating_wait
+        for _ in range(NAMESPACE_ROUNDS):
+            current = await self._maybe(step, self._core.read_namespace, name)
+            if current is None:
+                body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels))
+                if await self._maybe(step, self._core.create_namespace, body) is not None:
+                    await self._grant_access(step, name)
+                    return
+                continue  # lost a race with another writer (409): look again
+            if current.status and current.status.phase == "Terminating":
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                await self.wait_namespace_gone(name, remaining)
+                continue
+            owner = (current.metadata.labels or {}).get(naming.MANAGED_BY_LABEL)
+            if owner != naming.MANAGER:
+                raise PermanentError(
+                    step, f"namespace {name} exists but is not managed by devsessions"
+                )
+            await self._grant_access(step, name)  # also for namespaces made before bindings
+            if any((current.metadata.labels or {}).get(k) != v for k, v in labels.items()):
+                await self._call(
+                    step, self._core.patch_namespace, name, {"metadata": {"labels": labels}}
+                )
             return
-        owner = (current.metadata.labels or {}).get(naming.MANAGED_BY_LABEL)
-        if owner != naming.MANAGER:
-            raise PermanentError(step, f"namespace {name} exists but is not managed by devsessions")
-        await self._grant_access(step, name)  # also for namespaces made before bindings existed
-        if any((current.metadata.labels or {}).get(k) != v for k, v in labels.items()):
-            await self._call(
-                step, self._core.patch_namespace, name, {"metadata": {"labels": labels}}
-            )
+        raise TransientError(
+            step, f"namespace {name} still terminating or contended after {NAMESPACE_ROUNDS} rounds"
+        )
 
     async def _grant_access(self, step: str, name: str) -> None:
         """Bind the service's per-project rights in namespace ``name`` (see project_access)."""
@@ -120,6 +151,12 @@ class KubeCluster:
 
     async def namespace_exists(self, name: str) -> bool:
         return await self._maybe("read namespace", self._core.read_namespace, name) is not None
+
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        current = await self._maybe("read namespace", self._core.read_namespace, name)
+        if current is None:
+            return None
+        return dict(current.metadata.labels or {})
 
     async def delete_namespace(self, name: str) -> None:
         step = "delete namespace"
@@ -210,6 +247,10 @@ class KubeCluster:
                 service.metadata.name, port, paths.get(service.metadata.name, f"/{name}")
             )
         return Observed(cluster_ip=combined.spec.cluster_ip, routes=routes)
+
+    async def ping(self) -> None:
+        """Raise unless the API server answers (the readiness probe: ``GET /version``)."""
+        await self._call("probe API server", self._version.get_code, _request_timeout=(2, 3))
 
     async def managed_namespaces(self) -> set[str]:
         """Names of the live (not terminating) namespaces this service manages."""

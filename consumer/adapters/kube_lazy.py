@@ -84,6 +84,11 @@ class LazyCluster:
             return False, f"{type(exc).__name__}: {exc}"[:300]
         return True, ""
 
+    async def ping(self) -> None:
+        """Raise when the API server does not answer (the readiness probe)."""
+        if not await self.reachable():
+            raise ConnectionError(f"cluster unreachable: {self.reason}")
+
     async def _ready(self) -> KubeCluster:
         if not await self.reachable() or self._cluster is None:
             raise TransientError("kubernetes", f"cluster unreachable: {self.reason}")
@@ -94,6 +99,9 @@ class LazyCluster:
 
     async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
         await self._with(lambda c: c.ensure_namespace(name, labels))
+
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        return await self._with(lambda c: c.namespace_labels(name))
 
     async def namespace_exists(self, name: str) -> bool:
         return await self._with(lambda c: c.namespace_exists(name))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 from devstack import cli as stack_cli
 
-from consumer.cli import bench, demo, publish, replay, service, session_api, sessions
+from consumer.cli import bench, demo, dlq, publish, replay, service, session_api, sessions
 
 app = typer.Typer(
     name="devsessions",
@@ -27,6 +27,7 @@ sessions.app.registered_commands += session_api.app.registered_commands
 app.add_typer(sessions.app, name="sessions", help="Inspect, retry, create, delete, wait.")
 app.add_typer(publish.app, name="publish", help="Publish a well-formed project event.")
 app.add_typer(bench.app, name="bench", help="End-to-end benchmarks against baselines.")
+app.add_typer(dlq.app, name="dlq", help="List dead-lettered records; send them back.")
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ snapshot, the output events to publish at once (republished answers for duplicat
 whether the reconciler has work. Rules (issue: idempotent and replayable):
 
 - an event at or before the project's high-water mark is stale: nothing changes, so a
-  replay from offset 0 of an applied log makes no change and no Helm call;
+  replay from offset 0 of an applied log makes no change and no Helm call (what "before"
+  means across a re-created or re-partitioned topic: ``LogPosition.is_after``);
 - the later event in log order wins: a ``ProjectCreated`` after a ``ProjectDeleted``
   provisions again, an older one (stale) never resurrects;
 - a ``ProjectCreated`` for a live session republishes ``SessionReady`` unless the
@@ -58,6 +59,12 @@ class IntakeDecision:
     replies: tuple[Reply, ...] = ()
     reconcile: bool = False
     reason: str = ""
+    stale: bool = False  # at or before the high-water mark: nothing changes
+
+
+_STALE = IntakeDecision(
+    None, reason="stale: at or before the project's high-water mark", stale=True
+)
 
 
 def decide(
@@ -68,10 +75,15 @@ def decide(
     position: LogPosition,
     now: datetime,
     lifetime: timedelta,
+    home: int | None = None,
 ) -> IntakeDecision:
-    """Decide what ``event`` at ``position`` does to ``current``."""
-    if current is not None and not position.is_after(current.high_water):
-        return IntakeDecision(None, reason="stale: at or before the project's high-water mark")
+    """Decide what ``event`` at ``position`` does to ``current``.
+
+    ``home`` is the partition the project's key maps to now (None when unknown); it only
+    matters when the event and the mark sit in different partitions of one topic.
+    """
+    if current is not None and not position.is_after(current.high_water, home=home):
+        return _STALE
     if isinstance(event, Created):
         return _on_created(
             current, event, cause=cause, position=position, now=now, lifetime=lifetime
@@ -88,6 +100,7 @@ def refuse(
     position: LogPosition,
     now: datetime,
     lifetime: timedelta,
+    home: int | None = None,
 ) -> IntakeDecision:
     """A ``ProjectCreated`` that breaks a rule (``why``): answered, never acted on.
 
@@ -95,8 +108,8 @@ def refuse(
     refused overrides; an existing session keeps what it has. Either way the high-water
     mark moves, so the refusal is not re-decided, and a ``SessionFailed`` names the rule.
     """
-    if current is not None and not position.is_after(current.high_water):
-        return IntakeDecision(None, reason="stale: at or before the project's high-water mark")
+    if current is not None and not position.is_after(current.high_water, home=home):
+        return _STALE
     if current is None:
         fresh = _new_session(event.project_uuid, cause, position, now, lifetime)
         refused = dataclasses.replace(
@@ -133,7 +146,7 @@ def _on_created(
         current.user_id,
         current.overrides,
     ) == (event.project_id, event.user_id, event.overrides)
-    if same_spec and current.status is Status.RUNNING:
+    if same_spec and current.status is Status.RUNNING and current.endpoints is not None:
         renewed = dataclasses.replace(seen, expires_at=now + lifetime)
         return IntakeDecision(
             renewed,

@@ -33,22 +33,52 @@ class Desired(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True, order=True)
 class LogPosition:
-    """Where an event sits in the input log; order within one partition is log order."""
+    """Where an event sits in the input log: topic incarnation, partition, offset.
+
+    ``topic_id`` is Kafka's id of the topic the record was read from (None when it is
+    not known, e.g. marks written before ids were recorded).
+    """
 
     partition: int
     offset: int
+    topic_id: str | None = None
 
-    def is_after(self, other: LogPosition | None) -> bool:
-        """True when this event comes later in the log than ``other``.
+    def is_after(self, other: LogPosition | None, *, home: int | None = None) -> bool:
+        """True when this event comes later in the log than ``other`` (the high-water mark).
 
-        A project's events share a partition (the record key is the project UUID), so
-        offsets compare. Should the partition differ (the topic was re-partitioned), the
-        positions are not comparable and the event is taken as newer: the log is the
-        source of truth and refusing it would wedge the project forever.
+        The rules (docs/architecture.md, "The high-water mark and log epochs"):
+
+        - another topic id is a new epoch of the log (the topic was deleted and created
+          again; its offsets started over): the event is newer, the mark moves to it;
+        - within one epoch and one partition, offsets compare;
+        - within one epoch but another partition, partitions were added and the project's
+          key moved: ``home`` is the partition the key maps to now. An event outside the
+          home partition, while the mark already is in it, is older (left behind in the
+          old partition); any other case is taken as newer. Without ``home`` (unknown
+          partition count) the event is taken as newer, as the log is the source of
+          truth and refusing it could wedge the project.
         """
-        if other is None or other.partition != self.partition:
+        if other is None:
             return True
-        return self.offset > other.offset
+        if self.topic_id and other.topic_id and self.topic_id != other.topic_id:
+            return True
+        if other.partition == self.partition:
+            return self.offset > other.offset
+        if home is None:
+            return True
+        return not (other.partition == home and self.partition != home)
+
+
+@dataclasses.dataclass(frozen=True)
+class TopicEpoch:
+    """Which incarnation of a topic a record was read from, and how many partitions it has.
+
+    ``topic_id`` is the id Kafka gave the topic at creation (None when unknown); deleting
+    and re-creating the topic gives a new one, and its offsets start over.
+    """
+
+    topic_id: str | None
+    partitions: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,6 +11,9 @@ RELEASE_PREFIX = "dev-session-"
 PROJECT_LABEL = "devsessions.io/project-uuid"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGER = "devsessions"
+# Suffix of a lease owner that works only while holding the project's lock: its lease may
+# be taken over as soon as that lock is free (the owner died), not only when it expires.
+LOCK_HOLDER = "+lock"
 
 
 def namespace_for(project_uuid: str) -> str:
@@ -33,3 +36,18 @@ def namespace_labels(project_uuid: str) -> dict[str, str]:
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
     }
+
+
+def owns(labels: dict[str, str], project_uuid: str) -> bool:
+    """True when a namespace with ``labels`` is ours and belongs to ``project_uuid``.
+
+    Decides before anything destructive runs in it: a namespace that merely has the
+    project's name (made by hand, or by another tool) is never uninstalled or deleted.
+    """
+    project = labels.get(PROJECT_LABEL)
+    return labels.get(MANAGED_BY_LABEL) == MANAGER and project in (None, project_uuid)
+
+
+def project_lock(project_uuid: str) -> str:
+    """The name of the session-level lock a worker holds while it works on a project."""
+    return f"devsessions.project:{project_uuid}"

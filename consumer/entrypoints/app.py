@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 import structlog
 import uvicorn
 from faststream.asgi import AsgiFastStream
-from sqlalchemy import text
 
 from consumer import bootstrap
 from consumer.entrypoints import http, subscriber
 from consumer.entrypoints.api import auth, factory
 from consumer.entrypoints.api.context import ApiContext, Intents
 from consumer.service.guard import DeliveryGuard
+from consumer.service.health import Health
 from consumer.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -41,8 +41,16 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
     )
     subscriber.subscribe(broker, settings, guard)
 
+    async def kafka() -> None:
+        if not await broker.ping(timeout=2.0):
+            raise ConnectionError("the broker did not answer")
+
+    health = Health({**service.probes(), "kafka": kafka})
+
     async def startup() -> None:
         await service.start()
+        await health.probe()
+        service.tasks.append(asyncio.create_task(health.run(settings.health_interval_seconds)))
         try:
             await service.resync.once()
         except Exception as exc:  # e.g. no cluster yet: the periodic resync goes on
@@ -66,23 +74,11 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
         logger=logging.getLogger("faststream"),
     )
 
-    async def missing() -> list[str]:
-        """The dependencies that do not answer now (empty when ready)."""
-        absent = []
-        try:
-            async with service.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            absent.append("postgresql")
-        with contextlib.suppress(Exception):
-            if not await broker.ping(timeout=2.0):
-                absent.append("kafka")
-        if service.cluster is not None and not await service.cluster.reachable():
-            absent.append("kubernetes")
-        return absent
+    async def failing() -> dict[str, str]:
+        return health.failing
 
     api = factory.create_app(api_context(service), max_body_bytes=settings.api_max_body_bytes)
-    return app, http.with_routes(app, api=api, missing=missing)
+    return app, http.with_routes(app, api=api, failing=failing)
 
 
 def api_context(service: bootstrap.Service) -> ApiContext:

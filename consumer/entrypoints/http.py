@@ -1,14 +1,15 @@
 """HTTP endpoints: health, readiness, Prometheus metrics, the event contract (AsyncAPI);
 every other HTTP request goes to the session API (``consumer.entrypoints.api``).
 
-``/readyz`` answers 503 naming the dependencies that do not answer (``postgresql``,
-``kafka``, ``kubernetes``); without Kubernetes the service still records intent.
+``/readyz`` is 503 while a dependency fails its probe and names it (``failing``:
+dependency -> error), e.g. ``{"ready": false, "failing": {"kubernetes": "..."}}``;
+without Kubernetes the service still records intent.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from importlib import resources
 from typing import Any
 
@@ -36,7 +37,10 @@ async def _json(send: Send, status: int, body: Any) -> None:
 
 
 def with_routes(
-    app: ASGIApp, *, api: ASGIApp, missing: Callable[[], Awaitable[list[str]]]
+    app: ASGIApp,
+    *,
+    api: ASGIApp,
+    failing: Callable[[], Awaitable[Mapping[str, str]]],
 ) -> ASGIApp:
     """Serve our routes and the session API; the lifespan goes to the FastStream ``app``."""
     metrics_app = make_asgi_app()
@@ -50,8 +54,8 @@ def with_routes(
         if path == "/healthz":
             await _json(send, 200, {"status": "ok"})
         elif path == "/readyz":
-            absent = await missing()
-            await _json(send, 503 if absent else 200, {"ready": not absent, "missing": absent})
+            down = dict(await failing())
+            await _json(send, 503 if down else 200, {"ready": not down, "failing": down})
         elif path == "/metrics":
             await metrics_app(scope, receive, send)
         elif path == "/asyncapi.json":

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
@@ -72,6 +73,19 @@ async def _tolerant_parser(
     return message
 
 
+class ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the guard which partitions a rebalance took away (their failure counts go)."""
+
+    def __init__(self, guard: DeliveryGuard) -> None:
+        self._guard = guard
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._guard.forget((tp.topic, tp.partition) for tp in revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
 def make_broker(settings: Settings) -> KafkaBroker:
     """A broker for the service's bootstrap servers."""
     return KafkaBroker(
@@ -94,6 +108,7 @@ def subscribe(broker: KafkaBroker, settings: Settings, guard: DeliveryGuard) -> 
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         max_poll_interval_ms=settings.max_poll_interval_ms,
+        listener=ForgetRevoked(guard),
         decoder=_raw_body,
         parser=_tolerant_parser,
         title="project-events",

@@ -3,7 +3,8 @@
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` histograms) so
 dashboards and alerts read naturally: intake outcomes, dead letters, reconcile actions and
 their duration, work in flight and queued, Helm calls by verb and their duration, outbox
-events published and their publish lag (write to publish), drift repairs. There is no
+events published and their publish lag (write to publish), drift repairs, and whether
+each dependency (postgresql, kafka, kubernetes, helm) answered its last probe. There is no
 outbox backlog gauge: the lag histogram is what shows a relay falling behind.
 """
 
@@ -48,4 +49,9 @@ OUTBOX_LAG = Histogram(
 DRIFTED = Counter(
     "devsessions_drifted_sessions_total",
     "Running sessions found without their namespace and provisioned again.",
+)
+DEPENDENCY_UP = Gauge(
+    "devsessions_dependency_up",
+    "1 when the dependency answered its last probe, 0 when it failed.",
+    ["dependency"],
 )

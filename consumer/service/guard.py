@@ -7,6 +7,11 @@ never trips ``max.poll.interval.ms``; nothing passes an unapplied event. Any oth
 failure of a batch falls back to its records one by one, so a poison record is found
 and, after a few attempts, dead-lettered with the error, while its neighbours are
 applied: one bad record never blocks its partition or takes its batch with it.
+
+The per-record failure counts are kept only for partitions this consumer still reads:
+a rebalance that takes a partition away forgets its counts (``forget``; another
+consumer owns the record now, and a stale count would dead-letter it early should the
+partition come back), and a record read past supersedes the counts of its partition.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import structlog
 
@@ -61,6 +66,16 @@ class DeliveryGuard:
         # attempts are slow still reaches the dead-letter topic instead of looping.
         self._failures: dict[tuple[str, int, int], int] = {}
 
+    def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Drop the failure counts of ``partitions`` (revoked: another consumer reads them)."""
+        gone = set(partitions)
+        for where in [w for w in self._failures if (w[0], w[1]) in gone]:
+            del self._failures[where]
+
+    def pending_failures(self) -> int:
+        """How many records have failure counts held (for tests and metrics)."""
+        return len(self._failures)
+
     async def process_batch(self, records: Sequence[RawRecord]) -> Verdict:
         """Apply ``records`` together; ACK once all are durable or dead-lettered.
 
@@ -71,6 +86,8 @@ class DeliveryGuard:
         while True:
             try:
                 await self._intake.handle_batch(records)
+                for record in records:  # applied: counts of earlier attempts are history
+                    self._failures.pop((record.topic, record.partition, record.offset), None)
                 return Verdict.ACK
             except asyncio.CancelledError:
                 raise
@@ -99,6 +116,7 @@ class DeliveryGuard:
         """Apply ``record``; ACK once durable or dead-lettered, RETRY_LATER to re-read."""
         deadline = deadline or time.monotonic() + self._budget
         where = (record.topic, record.partition, record.offset)
+        self._supersede(where)
         while True:
             try:
                 await self._intake.handle(record)
@@ -124,6 +142,12 @@ class DeliveryGuard:
                 if time.monotonic() + delay > deadline:
                     return Verdict.RETRY_LATER
                 await asyncio.sleep(delay)
+
+    def _supersede(self, where: tuple[str, int, int]) -> None:
+        """Another offset of the same partition is being read: the old count is history
+        (at most one count per partition is ever held)."""
+        for old in [w for w in self._failures if w[:2] == where[:2] and w != where]:
+            del self._failures[old]
 
     async def _poison(self, record: RawRecord, exc: Exception, failures: int) -> Verdict:
         reason = f"processing failed {failures} times: {type(exc).__name__}: {exc}"[:1000]

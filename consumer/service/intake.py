@@ -9,6 +9,12 @@ the sessions for update, decide each event in log order (pure, ``domain.intake``
 commit. One transaction and six round trips per batch instead of per record, with the
 same per-project order, inbox and high-water marks. Helm and Kubernetes are never
 touched here: the reconciler is woken instead, after the commit.
+
+Each record's position carries the topic's id (``service.epochs``), so a re-created
+topic is a new epoch of the log rather than a run of stale offsets. Before a batch in
+which some event looks stale is committed, the id is looked up again (cached for a
+second at most) and the batch decided afresh, so a topic re-created since the last
+lookup is not missed.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import structlog
 import events
 from consumer.domain.images import ImagePolicy
 from consumer.domain.model import LogPosition, SessionState
+from consumer.domain.partitioning import home_partition
 from consumer.observability import metrics
 from consumer.ports import (
     Clock,
@@ -31,8 +38,10 @@ from consumer.ports import (
     InboxKey,
     OutboxMessage,
     Publisher,
+    TopicIdentity,
     UnitOfWorkFactory,
 )
+from consumer.service.epochs import LogEpochs
 from consumer.service.intake_rules import IntakeRules
 from consumer.service.records import Consumed, RawRecord, identity, raw_headers
 
@@ -52,6 +61,26 @@ class Outcome(enum.StrEnum):
     SKIPPED_INVALID = "skipped_invalid"
 
 
+@dataclasses.dataclass(frozen=True)
+class _Item:
+    """A decoded event of a batch, where it sits in the log, and what places its key."""
+
+    envelope: events.Envelope[events.ProjectEvent]
+    position: LogPosition
+    key: bytes | None
+    partitions: int  # the topic's partition count now (0: unknown)
+
+    def home(self, current: SessionState | None) -> int | None:
+        """The partition the key maps to now, needed (and hashed) only when the project's
+        mark sits in another partition than the event (the topic was re-partitioned)."""
+        mark = current.high_water if current is not None else None
+        if mark is None or mark.partition == self.position.partition:
+            return None
+        if not self.key or not self.partitions:
+            return None
+        return home_partition(self.key, self.partitions)
+
+
 @dataclasses.dataclass
 class _Batch:
     """What a batch has decided so far: each project's state, rows, answers, work."""
@@ -62,6 +91,7 @@ class _Batch:
     work: dict[str, None] = dataclasses.field(default_factory=dict)  # ordered set
     outcomes: list[Outcome] = dataclasses.field(default_factory=list)
     lines: list[tuple[str, dict[str, object]]] = dataclasses.field(default_factory=list)
+    stale: bool = False  # some event was at or before its project's high-water mark
 
 
 class Intake:
@@ -80,6 +110,7 @@ class Intake:
         on_work: Callable[[str], None] = lambda _: None,
         on_outbox: Callable[[], None] = lambda: None,
         images: ImagePolicy | None = None,
+        topics: TopicIdentity | None = None,
     ) -> None:
         self._uow, self._publisher = uow, publisher
         self._consumer, self._dlq = consumer_name, dead_letter_topic
@@ -90,6 +121,7 @@ class Intake:
             lifetime=lifetime,
             images=images or ImagePolicy(),  # default: no image override allowed
         )
+        self._epochs = LogEpochs(topics)  # no topics: positions carry no id
 
     async def handle(self, record: RawRecord, *, dead_letter: bool = True) -> Outcome:
         """Apply ``record``; a bad record is dead-lettered (or only counted, on replay)."""
@@ -105,7 +137,7 @@ class Intake:
         the others are durable; an exception means nothing of the batch was applied.
         """
         outcomes: list[Outcome | None] = [None] * len(records)
-        good: list[tuple[int, events.Envelope[events.ProjectEvent], LogPosition]] = []
+        good: list[tuple[int, events.Envelope[events.ProjectEvent], RawRecord]] = []
         bad: list[tuple[int, events.DecodeError]] = []
         for i, record in enumerate(records):
             try:
@@ -113,9 +145,9 @@ class Intake:
             except events.DecodeError as error:
                 bad.append((i, error))
                 continue
-            good.append((i, envelope, LogPosition(record.partition, record.offset)))
+            good.append((i, envelope, record))
         if good:
-            applied = await self._apply([(envelope, pos) for _, envelope, pos in good])
+            applied = await self._apply_in_epoch([(env, rec) for _, env, rec in good])
             for (i, envelope, _), outcome in zip(good, applied, strict=True):
                 outcomes[i] = outcome
                 metrics.EVENTS.labels(type=envelope.type.value, outcome=outcome.value).inc()
@@ -180,27 +212,54 @@ class Intake:
             offset=record.offset,
         )
 
-    async def _apply(
-        self, items: Sequence[tuple[events.Envelope[events.ProjectEvent], LogPosition]]
+    async def _apply_in_epoch(
+        self, decoded: Sequence[tuple[events.Envelope[events.ProjectEvent], RawRecord]]
     ) -> list[Outcome]:
+        """Apply at the records' positions; a stale verdict is final only on a fresh id."""
+        for verify in (False, True):
+            epochs = {
+                topic: await self._epochs.epoch(topic, verify=verify)
+                for topic in {record.topic for _, record in decoded}
+            }
+            items = [
+                _Item(
+                    env,
+                    LogPosition(r.partition, r.offset, epochs[r.topic].topic_id),
+                    r.key,
+                    epochs[r.topic].partitions,
+                )
+                for env, r in decoded
+            ]
+            outcomes = await self._apply(items, final=verify)
+            if outcomes is not None:
+                return outcomes
+        raise RuntimeError("unreachable: a verified decision is final")
+
+    async def _apply(self, items: Sequence[_Item], *, final: bool) -> list[Outcome] | None:
         """One unit of work for decoded events, read top to bottom: lock the projects (in
         one global order), record the event ids (duplicates stop there), load the
         sessions for update, decide each event in log order from the state the previous
-        one left, save one row per project, queue the immediate answers, commit."""
-        keys = [InboxKey(self._consumer, env.source, env.id) for env, _ in items]
+        one left, save one row per project, queue the immediate answers, commit.
+
+        None (nothing committed) when some event looks stale and ``final`` is False: the
+        caller looks at the topic's id again first."""
+        keys = [InboxKey(self._consumer, it.envelope.source, it.envelope.id) for it in items]
         first = {key: i for i, key in reversed(list(enumerate(keys)))}
-        projects = sorted({env.data.project_uuid for env, _ in items})
+        projects = sorted({it.envelope.data.project_uuid for it in items})
         entries = [
-            InboxEntry(keys[i], items[i][0].data.project_uuid, items[i][1]) for i in first.values()
+            InboxEntry(keys[i], items[i].envelope.data.project_uuid, items[i].position)
+            for i in first.values()
         ]
         batch = _Batch()
         async with self._uow() as uow:
             await uow.sessions.lock_many(projects)
             fresh = await uow.inbox.add_many(entries)
             batch.current = await uow.sessions.get_many(projects, for_update=True)
-            for i, (envelope, position) in enumerate(items):
+            for i, item in enumerate(items):
                 new = keys[i] in fresh and first[keys[i]] == i
-                batch.outcomes.append(self._fold(batch, envelope, position, new=new))
+                batch.outcomes.append(self._fold(batch, item, new=new))
+            if batch.stale and not final:
+                return None  # rolled back, inbox rows included
             await uow.sessions.put_many(list(batch.changed.values()))
             await uow.outbox.add(batch.replies)
             await uow.commit()
@@ -218,15 +277,9 @@ class Intake:
             self._on_work(project)
         return batch.outcomes
 
-    def _fold(
-        self,
-        batch: _Batch,
-        envelope: events.Envelope[events.ProjectEvent],
-        position: LogPosition,
-        *,
-        new: bool,
-    ) -> Outcome:
+    def _fold(self, batch: _Batch, item: _Item, *, new: bool) -> Outcome:
         """Decide one event of the batch against the state its project is in by now."""
+        envelope, position = item.envelope, item.position
         data = envelope.data
         context: dict[str, object] = {
             "project_uuid": data.project_uuid,
@@ -236,8 +289,10 @@ class Intake:
         if not new:
             batch.lines.append(("duplicate event skipped", context))
             return Outcome.DUPLICATE
-        ruling = self._rules.rule(batch.current.get(data.project_uuid), envelope, position)
+        current = batch.current.get(data.project_uuid)
+        ruling = self._rules.rule(current, envelope, position, home=item.home(current))
         decision = ruling.decision
+        batch.stale = batch.stale or decision.stale
         if decision.session is not None:
             batch.current[data.project_uuid] = decision.session
             batch.changed[data.project_uuid] = decision.session

@@ -48,14 +48,17 @@ class IntakeRules:
         current: SessionState | None,
         envelope: events.Envelope[events.ProjectEvent],
         position: LogPosition,
+        *,
+        home: int | None = None,
     ) -> Ruling:
-        """What ``envelope`` at ``position`` does to ``current``."""
+        """What ``envelope`` at ``position`` does to ``current`` (``home``: the partition
+        the project's key maps to now, when the topic was re-partitioned)."""
         cause = Cause(envelope.id, envelope.source)
         event = _intent(envelope.data)
         refusal = (
             self._images.refusal(event.overrides) if isinstance(event, intake.Created) else None
         )
-        decision = self._decide(current, event, refusal, cause, position)
+        decision = self._decide(current, event, refusal, cause, position, home=home)
         return Ruling(decision, self._replies(decision, cause, refusal or ""))
 
     def _decide(
@@ -65,15 +68,24 @@ class IntakeRules:
         refusal: str | None,
         cause: Cause,
         position: LogPosition,
+        *,
+        home: int | None,
     ) -> intake.IntakeDecision:
         """The pure decision; a create whose image overrides break the allow-list is refused."""
         now, lifetime = self._clock.now(), self._lifetime
         if refusal is not None and isinstance(event, intake.Created):
             return intake.refuse(
-                current, event, refusal, cause=cause, position=position, now=now, lifetime=lifetime
+                current,
+                event,
+                refusal,
+                cause=cause,
+                position=position,
+                now=now,
+                lifetime=lifetime,
+                home=home,
             )
         return intake.decide(
-            current, event, cause=cause, position=position, now=now, lifetime=lifetime
+            current, event, cause=cause, position=position, now=now, lifetime=lifetime, home=home
         )
 
     def _replies(

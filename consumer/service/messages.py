@@ -26,7 +26,8 @@ class MessageFactory:
     def session_ready(self, session: SessionState, cause: Cause, now: datetime) -> OutboxMessage:
         """``SessionReady`` for a running session."""
         ep = session.endpoints
-        assert ep is not None, "a running session has endpoints"
+        if ep is None:  # not an assert: ``python -O`` would drop it and publish garbage
+            raise ValueError(f"session of {session.project_uuid} has no endpoints to announce")
         data = events.SessionReady(
             project_uuid=session.project_uuid,
             namespace=session.namespace,

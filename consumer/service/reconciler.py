@@ -1,15 +1,19 @@
-"""The reconcile loop for one project: claim, decide, act, record, repeat.
+"""The reconcile loop for one project: lock, claim, decide, act, record, repeat.
 
-A worker claims the project's lease in PostgreSQL (so one worker at a time, across
-replicas), asks the pure domain for the next action, runs it, and writes the outcome
-together with the event to publish. The outcome is written only while the generation it
+A worker first takes the project's session-level lock (``ports.Locks``: held by one
+database connection, dropped by PostgreSQL the moment the worker's process dies), then
+claims the project's lease in its row, asks the pure domain for the next action, runs
+it, and writes the outcome together with the event to publish. The lock makes crash
+recovery fast: a dead worker's lock is free at once, so another replica takes its
+projects over within one takeover check instead of after the lease runs out; the lease
+stays as the fence on every write (``save_outcome`` needs it) and as the fallback
+right after a database restart. The outcome is written only while the generation it
 worked on is still current: when a newer event changed what is desired meanwhile, the
 loop decides again from the fresh row instead.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
 import time
@@ -19,13 +23,22 @@ from typing import Literal
 
 import structlog
 
-from consumer.domain import reconcile
+from consumer.domain import naming, reconcile
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.errors import ActionError, PermanentError, TransientError
 from consumer.domain.model import SessionState
 from consumer.domain.reconcile import Action
 from consumer.observability import metrics
-from consumer.ports import Clock, Cluster, Helm, OutboxMessage, UnitOfWorkFactory
+from consumer.ports import (
+    Clock,
+    Cluster,
+    HeldLock,
+    Helm,
+    Locks,
+    OutboxMessage,
+    UnitOfWorkFactory,
+)
+from consumer.service import heartbeat
 from consumer.service.actions.provision import ProvisionConfig, provision
 from consumer.service.actions.teardown import teardown
 from consumer.service.messages import MessageFactory
@@ -52,6 +65,7 @@ class Reconciler:
         self,
         *,
         uow: UnitOfWorkFactory,
+        locks: Locks,
         helm: Helm,
         cluster: Cluster,
         clock: Clock,
@@ -61,9 +75,10 @@ class Reconciler:
         on_outbox: Callable[[], None] = lambda: None,
         rng: random.Random | None = None,
     ) -> None:
-        self._uow, self._helm, self._cluster = uow, helm, cluster
+        self._uow, self._locks, self._helm, self._cluster = uow, locks, helm, cluster
         self._clock, self._messages, self._config = clock, messages, config
-        self._owner, self._on_outbox = owner, on_outbox
+        # The suffix tells other workers this owner works only while holding the lock.
+        self._owner, self._on_outbox = owner + naming.LOCK_HOLDER, on_outbox
         self._rng = rng or random.Random()
 
     async def reconcile(self, project_uuid: str) -> SessionState | None:
@@ -72,30 +87,42 @@ class Reconciler:
             return await self._reconcile(project_uuid)
 
     async def _reconcile(self, project_uuid: str) -> SessionState | None:
+        async with self._locks.hold(naming.project_lock(project_uuid)) as held:
+            if not held:  # a live worker (here or in another replica) has the project
+                return None
+            return await self._reconcile_holding(project_uuid, held)
+
+    async def _reconcile_holding(self, project_uuid: str, held: HeldLock) -> SessionState | None:
         session = await self._claim(project_uuid)
         if session is None:
             return None
+        released = False
         try:
             for _ in range(MAX_STEPS):
                 action = reconcile.next_action(session, self._clock.now())
                 if action in (Action.NONE, Action.WAIT):
                     return session
-                outcome = await self._step(session, action)
+                outcome = await self._step(session, action, held)
                 if outcome is None:  # a newer event moved the generation: decide again
                     fresh = await self._claim(project_uuid)
                     if fresh is None:
                         return None
                     session = fresh
                 else:
-                    session = outcome
+                    session, released = outcome
+                    if released:  # the final outcome gave the lease back with it
+                        return session
             return session
         finally:
-            await self._release(project_uuid)
+            if not released:
+                await self._release(project_uuid)
 
     async def _claim(self, project_uuid: str) -> SessionState | None:
         """Take or renew the project's lease; None when another worker holds it."""
         async with self._uow() as uow:
-            session = await uow.leases.claim(project_uuid, self._owner, self._config.lease_seconds)
+            session = await uow.leases.claim(
+                project_uuid, self._owner, self._config.lease_seconds, take_over=True
+            )
             await uow.commit()
         return session
 
@@ -104,20 +131,37 @@ class Reconciler:
             await uow.leases.release(project_uuid, self._owner)
             await uow.commit()
 
-    async def _save(self, session: SessionState, outbox: list[OutboxMessage]) -> bool:
-        """Record an outcome and its events; False when the lease or generation moved."""
+    async def _save(
+        self, session: SessionState, outbox: list[OutboxMessage], *, release: bool = False
+    ) -> bool:
+        """Record an outcome and its events; False when the lease or generation moved.
+
+        With ``release`` the lease is given back in the same transaction: a crash can then
+        never leave a final outcome behind with a lease still held.
+        """
         async with self._uow() as uow:
             if not await uow.sessions.save_outcome(session, owner=self._owner):
                 return False
             await uow.outbox.add(outbox)
+            if release:
+                await uow.leases.release(session.project_uuid, self._owner)
             await uow.commit()
         return True
 
-    async def _step(self, session: SessionState, action: Action) -> SessionState | None:
+    async def _step(
+        self, session: SessionState, action: Action, held: HeldLock
+    ) -> tuple[SessionState, bool] | None:
         with structlog.contextvars.bound_contextvars(action=action.value):
-            return await self._run_step(session, action)
+            return await self._run_step(session, action, held)
 
-    async def _run_step(self, session: SessionState, action: Action) -> SessionState | None:
+    async def _run_step(
+        self, session: SessionState, action: Action, held: HeldLock
+    ) -> tuple[SessionState, bool] | None:
+        """One action: record the start, act, record the outcome.
+
+        Returns the outcome and whether the lease went back with it (nothing left to do
+        now), or None when the lease or the generation moved meanwhile.
+        """
         running = reconcile.started(session, action, self._clock.now())
         if not await self._save(running, []):
             return None
@@ -125,48 +169,25 @@ class Reconciler:
         started = time.monotonic()
         metrics.INFLIGHT.inc()
         try:
-            outcome = await self._act_holding_lease(running, action)
+            outcome = await heartbeat.while_owned(
+                self._act(running, action),
+                held=held,
+                renew=lambda: self._claim(session.project_uuid),
+                generation=session.generation,
+                beat=self._config.lease_seconds / 3,
+            )
         finally:
             metrics.INFLIGHT.dec()
             metrics.ACTION_SECONDS.labels(action=action.value).observe(time.monotonic() - started)
         if outcome is None:
             return None
         done, outbox = outcome
-        if not await self._save(done, outbox):
+        final = reconcile.next_action(done, self._clock.now()) in (Action.NONE, Action.WAIT)
+        if not await self._save(done, outbox, release=final):
             return None
         if outbox:
             self._on_outbox()
-        return done
-
-    async def _act_holding_lease(
-        self, session: SessionState, action: Action
-    ) -> tuple[SessionState, list[OutboxMessage]] | None:
-        """Run the action while renewing the lease; give up the action if the lease is lost.
-
-        Leases are short and renewed (a heartbeat every third of the lease), so a crashed
-        worker's projects are taken over within one lease period, yet a live worker keeps
-        its project for as long as a slow Helm call takes.
-        """
-        task = asyncio.create_task(self._act(session, action))
-        try:
-            while True:
-                done, _ = await asyncio.wait({task}, timeout=self._config.lease_seconds / 3)
-                if done:
-                    return task.result()
-                try:
-                    claimed = await asyncio.wait_for(
-                        self._claim(session.project_uuid), self._config.lease_seconds / 3
-                    )
-                except Exception as exc:  # cannot confirm the lease: stop acting on it
-                    log.warning("lease renewal failed; abandoning action", error=repr(exc))
-                    return None
-                if claimed is None or claimed.generation != session.generation:
-                    log.warning("lease lost or desire changed; abandoning action")
-                    return None
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        return done, final
 
     async def _act(
         self, session: SessionState, action: Action

@@ -76,10 +76,7 @@ class Resync:
         if self._last_drift_check is None or now - self._last_drift_check >= self._drift_interval:
             self._last_drift_check = now
             await self.check_drift()
-        async with self._uow() as uow:
-            due = await uow.schedule.due(now)
-        for project_uuid in due:
-            self._workers.submit(project_uuid)
+        due = await self._submit_due(now)
         async with self._uow() as uow:
             renewed = await uow.schedule.renew_expiry(now, self._lifetime.total_seconds())
             await uow.commit()
@@ -90,6 +87,18 @@ class Resync:
         if due or renewed or pruned:
             log.info("resync", due=len(due), renewed=renewed, pruned=pruned)
         return len(due)
+
+    async def takeover(self) -> int:
+        """Submit due work only (a cheap query): run often, it is what hands a dead
+        replica's projects to live workers within seconds (their project locks are free)."""
+        return len(await self._submit_due(self._clock.now()))
+
+    async def _submit_due(self, now: datetime) -> list[str]:
+        async with self._uow() as uow:
+            due = await uow.schedule.due(now)
+        for project_uuid in due:
+            self._workers.submit(project_uuid)
+        return due
 
     async def _prune(self, before: datetime) -> int:
         """Forget consumed event ids and published outbox rows from before ``before``.
@@ -105,3 +114,7 @@ class Resync:
     async def run(self) -> None:
         """Resync forever."""
         await run_periodically(self.once, interval=self._interval, name="resync")
+
+    async def run_takeover(self, interval: float) -> None:
+        """Check for due work every ``interval`` seconds, forever."""
+        await run_periodically(self.takeover, interval=interval, name="takeover")

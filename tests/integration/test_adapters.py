@@ -88,6 +88,8 @@ async def test_foreign_namespace_is_never_adopted_or_deleted(
             await cluster.ensure_namespace(name, naming.namespace_labels(name))
         with pytest.raises(PermanentError, match="not ours"):
             await cluster.delete_namespace(name)
+        labels = await cluster.namespace_labels(name)
+        assert labels is not None and not naming.owns(labels, name)
     finally:
         core.delete_namespace(name)
 

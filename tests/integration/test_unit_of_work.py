@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumer.domain import intake
+from consumer.domain import intake, naming
 from consumer.domain.model import Cause, LogPosition, SessionState, Status
 from consumer.ports import InboxKey, OutboxMessage, UnitOfWorkFactory
 from tests.fakes import FakeClock, FakeDatabase
@@ -39,8 +39,17 @@ async def uow(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWorkFactory
     url = await create_database(stack.database_url, f"uow_{uuid.uuid4().hex[:8]}")
     await upgrade(url)
     engine = make_engine(url, pool_size=4)
-    yield sql_uow.factory(engine)
+    factory = sql_uow.factory(engine)
+    factory.engine = engine  # type: ignore[attr-defined]
+    yield factory
     await engine.dispose()
+
+
+@pytest.fixture
+def sql_locks(uow: UnitOfWorkFactory):  # type: ignore[no-untyped-def]
+    from consumer.adapters.db.locks import SqlLocks
+
+    return SqlLocks(uow.engine)  # type: ignore[attr-defined]
 
 
 def _session(project: str | None = None) -> SessionState:
@@ -179,6 +188,48 @@ async def test_drift_marks_only_running_unleased_sessions(uow: UnitOfWorkFactory
         assert repaired is not None and repaired.status is Status.PENDING
         assert repaired.retries == 1
         assert free.project_uuid in await unit.schedule.due(NOW + timedelta(minutes=1))
+
+
+async def test_an_expired_lease_counts_as_free_for_drift_repair(uow: UnitOfWorkFactory) -> None:
+    # A worker died between recording "running" and releasing its lease: the row keeps an
+    # owner whose lease has run out. Drift repair must still take it (it used to skip
+    # every row with an owner, so such a session was never repaired again).
+    orphaned = dataclasses.replace(_session(), status=Status.RUNNING)
+    await _put(uow, orphaned)
+    async with uow() as unit:
+        assert await unit.leases.claim(orphaned.project_uuid, "dead", -1) is not None
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.schedule.mark_drifted([orphaned.project_uuid], NOW) == 1
+        await unit.commit()
+    async with uow() as unit:
+        repaired = await unit.sessions.get(orphaned.project_uuid)
+        assert repaired is not None and repaired.status is Status.PENDING
+        assert orphaned.project_uuid in await unit.schedule.due(NOW + timedelta(minutes=1))
+
+
+async def test_a_dead_lock_holders_lease_is_due_and_taken_over(
+    uow: UnitOfWorkFactory, request: pytest.FixtureRequest
+) -> None:
+    # A worker that holds the project lock owns the lease; while the lock is held the
+    # lease is live, once the lock is free (the worker died) it is due and taken over.
+    session = _session()
+    project = session.project_uuid
+    await _put(uow, session)
+    holder = "w1" + naming.LOCK_HOLDER
+    locks = uow.locks if isinstance(uow, FakeDatabase) else request.getfixturevalue("sql_locks")
+    async with locks.hold(naming.project_lock(project)) as held:
+        assert held
+        async with uow() as unit:
+            assert await unit.leases.claim(project, holder, 600) is not None
+            await unit.commit()
+        async with uow() as unit:
+            assert project not in await unit.schedule.due(NOW + timedelta(minutes=1))
+            assert await unit.leases.claim(project, "w2", 600) is None
+    async with uow() as unit:
+        assert project in await unit.schedule.due(NOW + timedelta(minutes=1))
+        assert await unit.leases.claim(project, "w2", 600) is None, "not without the lock"
+        assert await unit.leases.claim(project, "w2", 600, take_over=True) is not None
 
 
 async def test_inbox_prune_forgets_old_ids(uow: UnitOfWorkFactory) -> None:

@@ -141,11 +141,12 @@ def make_world(
     parts = bootstrap.wire(
         settings,
         uow=factory,
+        locks=wire.pop("locks", None) or db.locks,
         publisher=publisher,
         helm=helm,
         cluster=cluster,
         clock=db.clock if uow is None else clock,
-        owner="test",
+        owner=wire.pop("owner", "test"),
         rng=random.Random(7),
         on_work=woken.append,
         **wire,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
+
 import events
 from consumer.domain.endpoints import COMPONENTS, Observed, Route, build
 from consumer.domain.model import ENDPOINT_FIELDS, Cause, Status
@@ -31,3 +33,13 @@ def test_session_ready_values_come_from_the_session_endpoints() -> None:
     data = events.from_record(message.key, message.value, message.headers).data
     assert isinstance(data, events.SessionReady)
     assert {name: getattr(data, name) for name in ENDPOINT_FIELDS} == dataclasses.asdict(endpoints)
+
+
+def test_session_ready_without_endpoints_is_refused_even_under_python_O() -> None:
+    # Was an ``assert``: gone under ``python -O``, which would then fail further down
+    # with an unrelated error (or, with other code, publish a broken event).
+    running = dataclasses.replace(session({}), status=Status.RUNNING, endpoints=None)
+    with pytest.raises(ValueError, match="no endpoints"):
+        MessageFactory(source="urn:test", topic="out").session_ready(
+            running, Cause("e1", "urn:up"), datetime.now(UTC)
+        )

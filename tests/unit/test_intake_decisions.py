@@ -6,11 +6,18 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from consumer.domain import intake
+from consumer.domain.endpoints import COMPONENTS, Observed, Route, build
 from consumer.domain.model import Cause, Desired, LogPosition, Status
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 YEAR = timedelta(days=365)
 P = "0b6f3a52-2c4e-4b8e-9a51-7f0e2d1c9a10"
+ENDPOINTS = build(
+    "https://{project_uuid}.example.com{path}",
+    P,
+    P,
+    Observed("10.96.0.9", {c: Route(c, 3000 + i, f"/{c}") for i, c in enumerate(COMPONENTS)}),
+)
 
 
 def created(project_id: int = 1, overrides: dict[str, object] | None = None) -> intake.Created:
@@ -67,11 +74,22 @@ def test_create_for_running_project_republishes_ready_without_reconcile() -> Non
         decide(None, created(), 1).session,
         status=Status.RUNNING,
         observed_generation=1,
+        endpoints=ENDPOINTS,
     )
     d = decide(live, created(), 2)
     assert d.replies == (intake.Reply.SESSION_READY,) and not d.reconcile
     assert d.session is not None and d.session.generation == live.generation
     assert d.session.high_water == LogPosition(0, 2)
+
+
+def test_create_for_running_project_without_endpoints_reconciles_instead_of_replying() -> None:
+    # A running row without endpoints (edited by hand, half-restored) has nothing to
+    # announce: provision again rather than fail building the SessionReady.
+    live = dataclasses.replace(
+        decide(None, created(), 1).session, status=Status.RUNNING, observed_generation=1
+    )
+    d = decide(live, created(), 2)
+    assert d.reconcile and d.replies == ()
 
 
 def test_create_with_changed_overrides_upgrades() -> None:

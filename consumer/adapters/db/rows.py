@@ -32,7 +32,7 @@ def to_state(row: Mapping[Any, Any]) -> SessionState:
         endpoints = Endpoints(**{name: row[name] for name in ENDPOINT_FIELDS})
     high_water = None
     if row["hw_partition"] is not None:
-        high_water = LogPosition(row["hw_partition"], row["hw_offset"])
+        high_water = LogPosition(row["hw_partition"], row["hw_offset"], row["hw_topic_id"])
     return SessionState(
         id=row["id"],
         project_uuid=row["project_uuid"],
@@ -75,6 +75,7 @@ def to_row(state: SessionState) -> dict[str, Any]:
         "overrides": state.overrides,
         "hw_partition": state.high_water.partition if state.high_water else None,
         "hw_offset": state.high_water.offset if state.high_water else None,
+        "hw_topic_id": state.high_water.topic_id if state.high_water else None,
         "cause_event_id": state.cause.id,
         "cause_source": state.cause.source,
         "attempts": state.attempts,

@@ -1,4 +1,9 @@
-"""The ``Schedule`` repository on PostgreSQL: the periodic resync's queries and updates."""
+"""The ``Schedule`` repository on PostgreSQL: the periodic resync's queries and updates.
+
+Due work includes projects whose lease belongs to a dead lock holder (its project lock is
+free in ``pg_locks``), so a crashed replica's projects are picked up within one takeover
+check, not after their leases run out.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,28 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumer.adapters.db.tables import sessions
+from consumer.domain import naming
 from consumer.domain.model import Desired, Status
 
 _WORK_STATUSES = (Status.PENDING.value, Status.PROVISIONING.value, Status.DELETING.value)
+
+
+# Nobody holds the project's lock (``naming.project_lock``) right now.
+_PROJECT_LOCK_FREE = sa.text(
+    "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+    " AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint)"
+    f" = hashtextextended('{naming.project_lock('')}' || sessions.project_uuid, 0))"
+)
+
+
+def _lease_orphaned() -> sa.ColumnElement[bool]:
+    """A lock holder's lease whose project lock nobody holds: its owner died."""
+    return sa.and_(sessions.c.lease_owner.endswith(naming.LOCK_HOLDER), _PROJECT_LOCK_FREE)
+
+
+def _lease_free() -> sa.ColumnElement[bool]:
+    """No live lease: none, or one that ran out on the database's clock (a dead worker's)."""
+    return sa.or_(sessions.c.lease_owner.is_(None), sessions.c.lease_expires_at < sa.func.now())
 
 
 class SqlSchedule:
@@ -30,9 +54,7 @@ class SqlSchedule:
                 ),
                 sessions.c.status != Status.FAILED.value,
                 sa.or_(sessions.c.next_attempt_at.is_(None), sessions.c.next_attempt_at <= now),
-                sa.or_(
-                    sessions.c.lease_owner.is_(None), sessions.c.lease_expires_at < sa.func.now()
-                ),
+                sa.or_(_lease_free(), _lease_orphaned()),
             )
             .order_by(sessions.c.updated_at)
             .limit(limit)
@@ -63,9 +85,9 @@ class SqlSchedule:
     async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
         """Running sessions whose namespace vanished go back to ``pending`` (re-provision).
 
-        Only sessions still ``running`` and not leased are touched, so a session being
-        worked on or deleted meanwhile is left alone. ``retries`` counts the repair, so
-        the new ``SessionReady`` gets an id of its own.
+        Only sessions still ``running`` and not leased (an expired lease is free) are
+        touched, so a session being worked on or deleted meanwhile is left alone.
+        ``retries`` counts the repair, so the new ``SessionReady`` gets an id of its own.
         """
         if not project_uuids:
             return 0
@@ -75,7 +97,7 @@ class SqlSchedule:
                 sessions.c.project_uuid.in_(list(project_uuids)),
                 sessions.c.status == Status.RUNNING.value,
                 sessions.c.desired == Desired.PRESENT.value,
-                sessions.c.lease_owner.is_(None),
+                _lease_free(),
             )
             .values(status=Status.PENDING.value, retries=sessions.c.retries + 1, updated_at=now)
         )

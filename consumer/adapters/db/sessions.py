@@ -4,7 +4,9 @@ Both work inside the transaction of the unit of work that made them. Intake writ
 column but identity and lease (``put``); the reconciler writes only its own columns and
 only while it holds the lease and the generation it worked on is still current
 (``save_outcome``), so a newer event is never overwritten by a stale outcome. Leases run
-on the database's clock, so replicas with skewed clocks agree on when one expires.
+on the database's clock, so replicas with skewed clocks agree on when one expires. A
+worker that holds the project's session-level lock may take over the lease of a
+lock-holding owner at once (``take_over``): that owner's lock is gone, so it is dead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumer.adapters.db import rows
 from consumer.adapters.db.tables import sessions
+from consumer.domain import naming
 from consumer.domain.model import SessionState
 
 _WRITTEN = [c.name for c in sessions.c if c.name not in ("id", "lease_owner", "lease_expires_at")]
@@ -121,13 +124,22 @@ class SqlLeases:
         self._conn = conn
 
     async def claim(
-        self, project_uuid: str, owner: str, lease_seconds: float
+        self, project_uuid: str, owner: str, lease_seconds: float, *, take_over: bool = False
     ) -> SessionState | None:
+        period = sa.func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds)
         free = sa.or_(
             sessions.c.lease_owner.is_(None),
             sessions.c.lease_owner == owner,
             sessions.c.lease_expires_at < sa.func.now(),
         )
+        if take_over:  # the caller holds the project's lock: a lock holder's lease is dead
+            free = sa.or_(
+                free,
+                sa.and_(
+                    sessions.c.lease_owner.endswith(naming.LOCK_HOLDER),
+                    sa.func.pg_postmaster_start_time() < sa.func.now() - period,
+                ),
+            )
         row = (
             (
                 await self._conn.execute(
@@ -135,8 +147,7 @@ class SqlLeases:
                     .where(sessions.c.project_uuid == project_uuid, free)
                     .values(
                         lease_owner=owner,
-                        lease_expires_at=sa.func.now()
-                        + sa.func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds),
+                        lease_expires_at=sa.func.now() + period,
                     )
                     .returning(*sessions.c)
                 )

@@ -42,6 +42,7 @@ sessions = sa.Table(
     sa.Column("overrides", JSONB, nullable=False),
     sa.Column("hw_partition", sa.Integer),
     sa.Column("hw_offset", sa.BigInteger),
+    sa.Column("hw_topic_id", sa.String(36)),  # Kafka's topic id: the log's epoch
     sa.Column("cause_event_id", sa.String(256), nullable=False),
     sa.Column("cause_source", sa.String(1024), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),

@@ -70,7 +70,8 @@ class SqlUnitOfWork:
             raise DatabaseUnavailable(str(exc)) from exc
 
     async def commit(self) -> None:
-        assert self._conn is not None, "commit outside 'async with'"
+        if self._conn is None:
+            raise RuntimeError("commit outside 'async with'")
         try:
             await self._conn.commit()
         except Exception as exc:

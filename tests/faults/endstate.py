@@ -1,0 +1,98 @@
+"""Compares the end state with the log: what every fault scenario checks when it settles.
+
+For each project, the last event published decides: a create wants exactly one deployed
+release (installed once: revision 1 unless the test changed it), an Available Deployment
+and a ``SessionReady``; a delete wants no release and no namespace. Across the output
+topic, no event id may appear with two different contents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client
+
+import events
+from tests.e2e.harness import OutputWatcher, Topology, of
+
+
+def release(topo: Topology, project: str) -> dict[str, Any] | None:
+    """The project's release as ``helm list`` shows it (status, revision), or None."""
+    out = subprocess.run(
+        [
+            str(topo.stack.helm_binary),
+            *("list", "-n", project, "-o", "json"),
+        ],
+        env=topo.stack.subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"helm list -n {project}: {out.stderr.strip()[:300]}")
+    found: list[dict[str, Any]] = json.loads(out.stdout or "[]")
+    return found[0] if found else None
+
+
+def _available(apps: client.AppsV1Api, namespace: str) -> bool:
+    deployments = apps.list_namespaced_deployment(namespace).items
+    return bool(deployments) and all(
+        any(c.type == "Available" and c.status == "True" for c in d.status.conditions or [])
+        for d in deployments
+    )
+
+
+async def mismatches(
+    topo: Topology, api: client.ApiClient, last: Mapping[str, str], out: OutputWatcher
+) -> list[str]:
+    """What disagrees with the log (empty when the end state matches)."""
+    await out.poll()
+    seen = out.decoded()
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    namespaces = {ns.metadata.name for ns in core.list_namespace().items}
+    wrong: list[str] = []
+    for project, kind in last.items():
+        try:
+            rel = await asyncio.to_thread(release, topo, project)
+        except RuntimeError as exc:
+            wrong.append(str(exc))
+            continue
+        if kind == "created":
+            if rel is None or rel["status"] != "deployed":
+                wrong.append(f"{project}: release {rel and rel['status']}, want deployed")
+            elif int(rel["revision"]) != 1:
+                wrong.append(f"{project}: revision {rel['revision']} (installed more than once)")
+            elif not await asyncio.to_thread(_available, apps, project):
+                wrong.append(f"{project}: Deployment not Available")
+            if not of(seen, project, events.SessionReady):
+                wrong.append(f"{project}: no SessionReady")
+        elif rel is not None or project in namespaces:
+            wrong.append(f"{project}: deleted, yet release {rel} / namespace still there")
+    contents: dict[str, bytes] = {}
+    for record in out.records:
+        ident = dict(record.headers).get("ce_id", b"").decode()
+        if contents.setdefault(ident, record.value) != record.value:
+            wrong.append(f"output event id {ident} with two different contents")
+    return wrong
+
+
+async def converge(
+    topo: Topology,
+    api: client.ApiClient,
+    last: Mapping[str, str],
+    out: OutputWatcher,
+    timeout: float,
+) -> tuple[float, list[str]]:
+    """Wait until the end state matches the log; (seconds taken, mismatches left)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    wrong = await mismatches(topo, api, last, out)
+    while wrong and loop.time() - started < timeout:
+        await asyncio.sleep(2)
+        wrong = await mismatches(topo, api, last, out)
+    return loop.time() - started, wrong
