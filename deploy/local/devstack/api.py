@@ -44,6 +44,7 @@ PORT_NAMES = (
     "postgres",
     "kube_apiserver",
     "ingress",
+    session_web.SERVICE_PORT,
     *kube_config.COMPONENT_PORTS,
     *node.PORT_NAMES,
 )
@@ -190,7 +191,14 @@ def up(reporter: Reporter | None = None) -> StackInfo:
         images = session_web.ensure_images(reporter, state, service=False)
         node_steps.load_images(reporter, state, data["real_node"], images)
         session_web.write_values(state, images)
-        session_web.start_ingress(reporter, state, port_map["ingress"], state.kubeconfig)
+        session_web.ensure_access_keys(state)
+        session_web.start_ingress(
+            reporter,
+            state,
+            port_map["ingress"],
+            state.kubeconfig,
+            service_port=port_map[session_web.SERVICE_PORT],
+        )
         data.update(images=images, session_env=session_web.exports(state, data))
         info = rec.info_from(data)
         assert info is not None

@@ -14,6 +14,12 @@ is first redirected to ``/vscode/`` so relative links resolve under it. Both are
 middlewares of a file the stack writes; an Ingress opts in with the annotation
 :data:`MIDDLEWARES_ANNOTATION` = :data:`MIDDLEWARES`.
 
+Access: the first of those middlewares, ``session-auth``, is a ForwardAuth to the
+service's ``GET /api/v1/auth/forward`` on the port the stack reserves for it
+(``DEVSESSIONS_HTTP_PORT`` in ``stack env``): every request to a session, WebSocket
+upgrades included, is let through only if the service says so. With no service listening
+there, Traefik answers 500: closed, not open (docs/security.md).
+
 State: ``<state>/ingress/{traefik.yml,dynamic.yml}``, log ``logs/ingress.log``, pid file
 ``pids/ingress.pid``; health is ``GET /ping`` on the listening port.
 """
@@ -41,15 +47,29 @@ INGRESS_CLASS = "traefik"
 CONTROLLER = "traefik.io/ingress-controller"
 SESSION_PATHS = ("/vscode", "/preview", "/chat")
 MIDDLEWARES_ANNOTATION = "traefik.ingress.kubernetes.io/router.middlewares"
-MIDDLEWARES = "session-slash@file,session-strip@file"
+ROUTING_MIDDLEWARES = "session-slash@file,session-strip@file"
+MIDDLEWARES = "session-auth@file," + ROUTING_MIDDLEWARES
+AUTH_PATH = "/api/v1/auth/forward"
 
 
-def dynamic_config(prefixes: Sequence[str] = SESSION_PATHS) -> dict[str, object]:
-    """The file provider's middlewares: add the trailing slash, then strip the prefix."""
+def auth_url(service_port: int) -> str:
+    """The forward-auth endpoint of a service listening on this machine's ``service_port``."""
+    return f"http://{HOST}:{service_port}{AUTH_PATH}"
+
+
+def dynamic_config(
+    prefixes: Sequence[str] = SESSION_PATHS, *, auth_address: str
+) -> dict[str, object]:
+    """The file provider's middlewares: ask the service, add the trailing slash, strip the
+    prefix. ``trustForwardHeader: false``: the client's own ``X-Forwarded-*`` are replaced
+    by what Traefik saw, so the service judges the real Host and URI."""
     alternatives = "|".join(p.strip("/") for p in prefixes)
     return {
         "http": {
             "middlewares": {
+                "session-auth": {
+                    "forwardAuth": {"address": auth_address, "trustForwardHeader": False}
+                },
                 "session-slash": {
                     "redirectRegex": {
                         "regex": rf"^(https?://[^/]+/(?:{alternatives}))$",
@@ -76,11 +96,14 @@ def static_config(state: StateLayout, port: int) -> dict[str, object]:
     }
 
 
-def write_config(state: StateLayout, port: int) -> Path:
-    """Write both config files; return the static one (traefik's ``--configFile``)."""
+def write_config(state: StateLayout, port: int, *, auth_address: str) -> Path:
+    """Write both config files; return the static one (traefik's ``--configFile``).
+
+    The dynamic file is watched: rewriting it updates a running controller."""
     home = state.data(COMPONENT)
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dynamic.yml").write_text(yaml.safe_dump(dynamic_config(), sort_keys=True))
+    dynamic = yaml.safe_dump(dynamic_config(auth_address=auth_address), sort_keys=True)
+    (home / "dynamic.yml").write_text(dynamic)
     static = home / "traefik.yml"
     static.write_text(yaml.safe_dump(static_config(state, port), sort_keys=True))
     return static
@@ -109,9 +132,11 @@ def ensure_ingress_class(kubeconfig: Path, log: Path) -> None:
         raise RuntimeError(f"creating IngressClass {INGRESS_CLASS} failed: {proc.stderr.strip()}")
 
 
-def start(binary: Path, state: StateLayout, port: int, kubeconfig: Path) -> procs.PidRecord:
+def start(
+    binary: Path, state: StateLayout, port: int, kubeconfig: Path, *, auth_address: str
+) -> procs.PidRecord:
     """Start traefik on ``127.0.0.1:port``; record it in ``pids/ingress.pid``."""
-    config = write_config(state, port)
+    config = write_config(state, port, auth_address=auth_address)
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     return procs.spawn(
         [str(binary), f"--configFile={config}"],
