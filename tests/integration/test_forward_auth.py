@@ -215,6 +215,9 @@ def test_owner_link_sets_the_cookie_and_gets_through(world: World) -> None:
     assert status(world.controller, P, "/vscode", cookie)[0] in (301, 302, 307, 308)
     code, _, body = status(world.controller, P, "/vscode/?folder=/w", cookie)
     assert code == 200 and body == "backend saw /?folder=/w"
+    # as a browser (or devstack.ingress.fetch) follows the link: cookie kept, query gone
+    address = f"127.0.0.1:{world.controller}"
+    assert ingress.fetch(link, address) == (200, "backend saw /")
     upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13"}
     upgrade["Sec-WebSocket-Key"] = "dGhlIHNhbXBsZSBub25jZQ=="
     assert status(world.controller, P, "/vscode/stable", **upgrade)[0] == 401

@@ -185,19 +185,27 @@ def fetch(url: str, ingress_address: str, *, timeout: float = 10) -> tuple[int, 
 
     The URL's host (``<uuid>.devsessions.localhost``) is sent as the Host header to the
     controller's address, so this works where the resolver does not know ``*.localhost``
-    (Python's, unlike browsers and curl).
+    (Python's, unlike browsers and curl). Cookies set on the way are sent back, so a
+    session link with ``?access=<token>`` opens like in a browser.
     """
     host, _, port = ingress_address.rpartition(":")
+    cookies: dict[str, str] = {}  # set along the way (the session access cookie), sent back
     for _hop in range(5):
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = {"Host": parts.netloc}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
         try:
-            connection.request("GET", target or "/", headers={"Host": parts.netloc})
+            connection.request("GET", target or "/", headers=headers)
             reply = connection.getresponse()
             body = reply.read().decode("utf-8", "replace")
         finally:
             connection.close()
+        for value in reply.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            cookies[name.strip()] = rest.split(";", 1)[0]
         location = reply.getheader("Location")
         if reply.status not in (301, 302, 303, 307, 308) or not location:
             return reply.status, body
@@ -205,10 +213,12 @@ def fetch(url: str, ingress_address: str, *, timeout: float = 10) -> tuple[int, 
     return reply.status, body
 
 
-def serves_vscode(url: str, ingress_address: str) -> bool:
-    """True when ``url`` (a session's ``vscode_url``) answers with VS Code's workbench."""
+def serves_vscode(url: str, ingress_address: str, access: str = "") -> bool:
+    """True when ``url`` (a session's ``vscode_url``) answers with VS Code's workbench;
+    ``access``: a session access token (sessions behind the stack's forward-auth)."""
+    target = url.rstrip("/") + "/" + (f"?access={access}" if access else "")
     try:
-        status, body = fetch(url.rstrip("/") + "/", ingress_address)
+        status, body = fetch(target, ingress_address)
     except OSError:
         return False
     return status == 200 and "vs/code/browser/workbench/workbench" in body
