@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     api_max_body_bytes: PositiveInt = 16 * 1024
     api_publish_timeout_seconds: PositiveFloat = 5.0
     api_event_source: str = "urn:devsessions:api"
+    # Session access tokens (forward-auth, docs/security.md): signing keys, one per line,
+    # at least 32 bytes each, the first signs (a mounted Secret); lifetime of a token.
+    access_keys_file: Path | None = None
+    access_token_ttl_seconds: int = Field(default=600, ge=1, le=3600)
 
     # Observability
     log_level: str = "INFO"

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 import uvicorn
@@ -22,6 +22,7 @@ from faststream.asgi import AsgiFastStream
 from consumer import bootstrap
 from consumer.entrypoints import http, subscriber
 from consumer.entrypoints.api import auth, factory
+from consumer.entrypoints.api.access_keys import AccessKeys
 from consumer.entrypoints.api.context import ApiContext, Intents
 from consumer.service.guard import DeliveryGuard
 from consumer.service.health import Health
@@ -92,6 +93,9 @@ def api_context(service: bootstrap.Service) -> ApiContext:
         now=lambda: datetime.now(UTC),
         auth_reads=settings.api_auth_reads,
         max_wait_seconds=settings.api_max_wait_seconds,
+        access_keys=AccessKeys(settings.access_keys_file),
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        public_url_template=settings.public_url_template,
     )
 
 

@@ -145,6 +145,23 @@ def test_api_token_comes_from_a_mounted_secret(helm_bin: Path, tmp_path: Path) -
     assert env["DEVSESSIONS_API_AUTH_READS"]["value"] == "true"
 
 
+def test_access_keys_come_from_a_mounted_secret_when_named(helm_bin: Path, tmp_path: Path) -> None:
+    docs = render(helm_bin, tmp_path)
+    env = env_of(container(docs))
+    assert "DEVSESSIONS_ACCESS_KEYS_FILE" not in env  # no keys: access endpoints answer 503
+    assert env["DEVSESSIONS_ACCESS_TOKEN_TTL_SECONDS"]["value"] == "600"
+    own = {"http": {"api": {"accessKeySecret": {"name": "keys", "key": "k"}}}}
+    docs = render(helm_bin, tmp_path, own)
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "access-keys")
+    assert volume["secret"] == {"secretName": "keys", "items": [{"key": "k", "path": "k"}]}
+    ctr = container(docs)
+    mount = next(m for m in ctr["volumeMounts"] if m["name"] == "access-keys")
+    assert mount["readOnly"] is True
+    path = env_of(ctr)["DEVSESSIONS_ACCESS_KEYS_FILE"]["value"]
+    assert path == mount["mountPath"] + "/k"
+
+
 def test_cluster_wide_rights_are_the_minimum(helm_bin: Path, tmp_path: Path) -> None:
     docs = render(helm_bin, tmp_path)
     rules = cluster_rules(docs)

@@ -45,9 +45,9 @@ def controller(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> It
     state = StateLayout(tmp_path_factory.mktemp("ingress") / "stack")
     port = ports.free_port()
     try:
-        session_web.start_ingress(NullReporter(), state, port, stack.kubeconfig)
+        session_web.start_ingress(NullReporter(), state, port, stack.kubeconfig, service_port=1)
         first = procs.running(state.pid(ingress.COMPONENT))
-        session_web.start_ingress(NullReporter(), state, port, stack.kubeconfig)
+        session_web.start_ingress(NullReporter(), state, port, stack.kubeconfig, service_port=1)
         assert first is not None and procs.running(state.pid(ingress.COMPONENT)) == first
         assert session_web.health_rows(state, {"ports": {"ingress": port}})[0][1]
         yield port
@@ -140,7 +140,7 @@ def session_objects(namespace: str, host: str, backends: dict[str, int]) -> list
             "metadata": {
                 "name": "dev-session",
                 "namespace": namespace,
-                "annotations": {ingress.MIDDLEWARES_ANNOTATION: ingress.MIDDLEWARES},
+                "annotations": {ingress.MIDDLEWARES_ANNOTATION: ingress.ROUTING_MIDDLEWARES},
             },
             "spec": {
                 "ingressClassName": ingress.INGRESS_CLASS,
@@ -234,13 +234,20 @@ def test_the_session_containers_answer_through_the_controller(
 
 def test_config_paths_are_inside_the_state_dir(tmp_path: Path) -> None:
     state = StateLayout(tmp_path / "stack")
-    static = ingress.write_config(state, 12345)
+    static = ingress.write_config(state, 12345, auth_address=ingress.auth_url(8080))
     config = yaml.safe_load(static.read_text())
     assert config["entryPoints"]["web"]["address"] == "127.0.0.1:12345"
     dynamic = Path(config["providers"]["file"]["filename"])
     assert dynamic.parent == static.parent == state.data(ingress.COMPONENT)
     middlewares = yaml.safe_load(dynamic.read_text())["http"]["middlewares"]
     assert set(middlewares) == {m.removesuffix("@file") for m in ingress.MIDDLEWARES.split(",")}
+    # Access is checked first, before any routing middleware, against the service.
+    assert ingress.MIDDLEWARES.split(",")[0] == "session-auth@file"
+    forward = middlewares["session-auth"]["forwardAuth"]
+    assert forward == {
+        "address": "http://127.0.0.1:8080/api/v1/auth/forward",
+        "trustForwardHeader": False,
+    }
 
 
 def test_stack_env_exports_the_controller_and_session_urls_that_route_to_it(
@@ -274,6 +281,22 @@ def test_stack_env_exports_the_controller_and_session_urls_that_route_to_it(
     lines = record.exports(info).splitlines()
     assert "export DEVSESSIONS_INGRESS_ADDRESS=127.0.0.1:4321" in lines
     assert f"export DEVSESSIONS_CHART_VALUES_FILE={values_file}" in lines
+
+
+def test_stack_puts_session_auth_first_and_exports_the_service_port_and_keys(
+    tmp_path: Path,
+) -> None:
+    state = StateLayout(tmp_path / "stack")
+    state.root.mkdir(parents=True)
+    chart = yaml.safe_load(session_web.write_values(state, {}).read_text())
+    annotation = chart["ingress"]["annotations"][ingress.MIDDLEWARES_ANNOTATION]
+    assert annotation.split(",")[0] == "session-auth@file"
+    keys = session_web.ensure_access_keys(state)
+    assert keys.stat().st_mode & 0o077 == 0
+    assert session_web.ensure_access_keys(state).read_text() == keys.read_text()  # kept
+    env = session_web.exports(state, {"ports": {"ingress": 4321, "service_http": 4322}})
+    assert env[session_web.HTTP_PORT_VAR] == "4322"
+    assert env[session_web.ACCESS_KEYS_VAR] == str(keys)
 
 
 def test_the_controller_identity_reads_ingresses_and_nothing_more(

@@ -16,6 +16,7 @@ from consumer.domain import naming
 from consumer.domain.intents import LogUnavailable
 from consumer.domain.model import Cause, Desired, Endpoints, SessionState, Status
 from consumer.entrypoints.api import auth, factory
+from consumer.entrypoints.api.access_keys import AccessKeys
 from consumer.entrypoints.api.context import ApiContext, Intents
 from events import ProjectCreated, ProjectDeleted
 
@@ -133,7 +134,12 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def api(
-    tokens: Path | None = None, *, auth_reads: bool = False, max_body: int = 16 * 1024
+    tokens: Path | None = None,
+    *,
+    auth_reads: bool = False,
+    max_body: int = 16 * 1024,
+    access_keys: Path | None = None,
+    template: str = "https://{project_uuid}.dev.example.com{path}",
 ) -> AsyncIterator[Api]:
     reads, changes, log = FakeReads(), FakeChanges(), FakeIntentLog()
     ctx = ApiContext(
@@ -144,6 +150,8 @@ async def api(
         now=lambda: NOW,
         auth_reads=auth_reads,
         max_wait_seconds=5,
+        access_keys=AccessKeys(access_keys),
+        public_url_template=template,
     )
     app = factory.create_app(ctx, max_body_bytes=max_body)
     transport = httpx.ASGITransport(app=app)

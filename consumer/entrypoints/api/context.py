@@ -12,12 +12,13 @@ import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import Request
 
 from consumer.api_ports import IntentLog, SessionChanges, SessionReads
 from consumer.domain.intents import check_uuid
+from consumer.entrypoints.api.access_keys import AccessKeys
 from consumer.entrypoints.api.auth import Tokens
 from events import ProjectCreated, ProjectDeleted
 
@@ -64,6 +65,10 @@ class ApiContext:
     now: Callable[[], datetime]
     auth_reads: bool = False
     max_wait_seconds: float = 60.0
+    # Session access (forward-auth): signing keys, token lifetime, the public URL template.
+    access_keys: AccessKeys = dataclasses.field(default_factory=lambda: AccessKeys(None))
+    access_ttl: timedelta = timedelta(minutes=10)
+    public_url_template: str = "https://{project_uuid}.dev.example.com{path}"
 
     def require_write(self, request: Request) -> None:
         self.tokens.require(request.headers.get("authorization"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from consumer.entrypoints.api import errors, read_routes, write_routes
+from consumer.entrypoints.api import access_routes, errors, read_routes, write_routes
 from consumer.entrypoints.api.context import ApiContext
 
 DESCRIPTION = (
@@ -35,4 +35,5 @@ def create_app(ctx: ApiContext, *, max_body_bytes: int = 16 * 1024) -> ASGIApp:
     errors.install(app)
     app.include_router(read_routes.router)
     app.include_router(write_routes.router)
+    app.include_router(access_routes.router)
     return errors.BodyLimit(app, max_body_bytes)

@@ -47,6 +47,7 @@ PORT_NAMES = (
     "postgres",
     "kube_apiserver",
     "ingress",
+    session_web.SERVICE_PORT,
     *kube_config.COMPONENT_PORTS,
     *node.PORT_NAMES,
 )
@@ -140,7 +141,14 @@ def up(reporter: Reporter | None = None) -> StackInfo:
         node_steps.load_images(reporter, state, data["real_node"], images)
         real = data["real_node"].get("state") == "running"
         session_web.write_values(state, images, real_node=real)
-        session_web.start_ingress(reporter, state, port_map["ingress"], state.kubeconfig)
+        session_web.ensure_access_keys(state)
+        session_web.start_ingress(
+            reporter,
+            state,
+            port_map["ingress"],
+            state.kubeconfig,
+            service_port=port_map[session_web.SERVICE_PORT],
+        )
         data.update(images=images, session_env=session_web.exports(state, data))
         info = rec.info_from(data)
         assert info is not None

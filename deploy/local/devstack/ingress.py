@@ -14,6 +14,12 @@ is first redirected to ``/vscode/`` so relative links resolve under it. Both are
 middlewares of a file the stack writes; an Ingress opts in with the annotation
 :data:`MIDDLEWARES_ANNOTATION` = :data:`MIDDLEWARES`.
 
+Access: the first of those middlewares, ``session-auth``, is a ForwardAuth to the
+service's ``GET /api/v1/auth/forward`` on the port the stack reserves for it
+(``DEVSESSIONS_HTTP_PORT`` in ``stack env``): every request to a session, WebSocket
+upgrades included, is let through only if the service says so. With no service listening
+there, Traefik answers 500: closed, not open (docs/security.md).
+
 State: ``<state>/ingress/{traefik.yml,dynamic.yml}``, log ``logs/ingress.log``, pid file
 ``pids/ingress.pid``; health is ``GET /ping`` on the listening port.
 """
@@ -41,15 +47,29 @@ INGRESS_CLASS = "traefik"
 CONTROLLER = "traefik.io/ingress-controller"
 SESSION_PATHS = ("/vscode", "/preview", "/chat")
 MIDDLEWARES_ANNOTATION = "traefik.ingress.kubernetes.io/router.middlewares"
-MIDDLEWARES = "session-slash@file,session-strip@file"
+ROUTING_MIDDLEWARES = "session-slash@file,session-strip@file"
+MIDDLEWARES = "session-auth@file," + ROUTING_MIDDLEWARES
+AUTH_PATH = "/api/v1/auth/forward"
 
 
-def dynamic_config(prefixes: Sequence[str] = SESSION_PATHS) -> dict[str, object]:
-    """The file provider's middlewares: add the trailing slash, then strip the prefix."""
+def auth_url(service_port: int) -> str:
+    """The forward-auth endpoint of a service listening on this machine's ``service_port``."""
+    return f"http://{HOST}:{service_port}{AUTH_PATH}"
+
+
+def dynamic_config(
+    prefixes: Sequence[str] = SESSION_PATHS, *, auth_address: str
+) -> dict[str, object]:
+    """The file provider's middlewares: ask the service, add the trailing slash, strip the
+    prefix. ``trustForwardHeader: false``: the client's own ``X-Forwarded-*`` are replaced
+    by what Traefik saw, so the service judges the real Host and URI."""
     alternatives = "|".join(p.strip("/") for p in prefixes)
     return {
         "http": {
             "middlewares": {
+                "session-auth": {
+                    "forwardAuth": {"address": auth_address, "trustForwardHeader": False}
+                },
                 "session-slash": {
                     "redirectRegex": {
                         "regex": rf"^(https?://[^/]+/(?:{alternatives}))$",
@@ -76,11 +96,14 @@ def static_config(state: StateLayout, port: int) -> dict[str, object]:
     }
 
 
-def write_config(state: StateLayout, port: int) -> Path:
-    """Write both config files; return the static one (traefik's ``--configFile``)."""
+def write_config(state: StateLayout, port: int, *, auth_address: str) -> Path:
+    """Write both config files; return the static one (traefik's ``--configFile``).
+
+    The dynamic file is watched: rewriting it updates a running controller."""
     home = state.data(COMPONENT)
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dynamic.yml").write_text(yaml.safe_dump(dynamic_config(), sort_keys=True))
+    dynamic = yaml.safe_dump(dynamic_config(auth_address=auth_address), sort_keys=True)
+    (home / "dynamic.yml").write_text(dynamic)
     static = home / "traefik.yml"
     static.write_text(yaml.safe_dump(static_config(state, port), sort_keys=True))
     return static
@@ -109,9 +132,11 @@ def ensure_ingress_class(kubeconfig: Path, log: Path) -> None:
         raise RuntimeError(f"creating IngressClass {INGRESS_CLASS} failed: {proc.stderr.strip()}")
 
 
-def start(binary: Path, state: StateLayout, port: int, kubeconfig: Path) -> procs.PidRecord:
+def start(
+    binary: Path, state: StateLayout, port: int, kubeconfig: Path, *, auth_address: str
+) -> procs.PidRecord:
     """Start traefik on ``127.0.0.1:port``; record it in ``pids/ingress.pid``."""
-    config = write_config(state, port)
+    config = write_config(state, port, auth_address=auth_address)
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     return procs.spawn(
         [str(binary), f"--configFile={config}"],
@@ -160,19 +185,27 @@ def fetch(url: str, ingress_address: str, *, timeout: float = 10) -> tuple[int, 
 
     The URL's host (``<uuid>.devsessions.localhost``) is sent as the Host header to the
     controller's address, so this works where the resolver does not know ``*.localhost``
-    (Python's, unlike browsers and curl).
+    (Python's, unlike browsers and curl). Cookies set on the way are sent back, so a
+    session link with ``?access=<token>`` opens like in a browser.
     """
     host, _, port = ingress_address.rpartition(":")
+    cookies: dict[str, str] = {}  # set along the way (the session access cookie), sent back
     for _hop in range(5):
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = {"Host": parts.netloc}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
         try:
-            connection.request("GET", target or "/", headers={"Host": parts.netloc})
+            connection.request("GET", target or "/", headers=headers)
             reply = connection.getresponse()
             body = reply.read().decode("utf-8", "replace")
         finally:
             connection.close()
+        for value in reply.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            cookies[name.strip()] = rest.split(";", 1)[0]
         location = reply.getheader("Location")
         if reply.status not in (301, 302, 303, 307, 308) or not location:
             return reply.status, body
@@ -180,10 +213,12 @@ def fetch(url: str, ingress_address: str, *, timeout: float = 10) -> tuple[int, 
     return reply.status, body
 
 
-def serves_vscode(url: str, ingress_address: str) -> bool:
-    """True when ``url`` (a session's ``vscode_url``) answers with VS Code's workbench."""
+def serves_vscode(url: str, ingress_address: str, access: str = "") -> bool:
+    """True when ``url`` (a session's ``vscode_url``) answers with VS Code's workbench;
+    ``access``: a session access token (sessions behind the stack's forward-auth)."""
+    target = url.rstrip("/") + "/" + (f"?access={access}" if access else "")
     try:
-        status, body = fetch(url.rstrip("/") + "/", ingress_address)
+        status, body = fetch(target, ingress_address)
     except OSError:
         return False
     return status == 200 and "vs/code/browser/workbench/workbench" in body
