@@ -30,6 +30,7 @@ app = typer.Typer()
 
 
 REAL_VALUES_VAR = "DEVSESSIONS_REAL_NODE_VALUES_FILE"
+DEMO_USER = 123  # the demo project's owner: the one its access link is minted for
 
 
 def _stack_env() -> None:
@@ -107,7 +108,7 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float, real_no
                 events.ProjectCreated(
                     project_uuid=project,
                     project_id=456,
-                    user_id=123,
+                    user_id=DEMO_USER,
                     created_at=datetime.now(UTC),
                 )
             )
@@ -130,7 +131,14 @@ async def _demo(settings: Settings, *, exit_after: bool, timeout: float, real_no
     console.print(
         f"Inspect: kubectl get deploy,svc,ingress,pvc,pods -o wide -n {project}", soft_wrap=True
     )
-    await asyncio.to_thread(demo_urls.show, console, ready, real_node=real_node)
+    await asyncio.to_thread(
+        demo_urls.show,
+        console,
+        ready,
+        real_node=real_node,
+        api_base=f"http://127.0.0.1:{settings.http_port}",
+        user_id=DEMO_USER,
+    )
     if exit_after:
         server.should_exit = True
     else:

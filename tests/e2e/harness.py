@@ -146,7 +146,8 @@ class ServiceProcess:
     started_at = "/readyz"
 
     def __init__(self, topo: Topology, log_path: Path, **env: str) -> None:
-        self.port = free_port()
+        # A port may be asked for (the one the stack's forward-auth calls); else a free one.
+        self.port = int(env.pop("DEVSESSIONS_HTTP_PORT", 0)) or free_port()
         self._env = topo.env(DEVSESSIONS_HTTP_PORT=str(self.port), **env)
         self._log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None

@@ -6,8 +6,10 @@ images, its nodeSelector and toleration. After ``SessionReady``: the pod runs on
 node as uid 1000 in a namespace enforcing Pod Security ``restricted``; every container is
 Ready (its probes passed) and never restarted; each container writes the workspace claim;
 code-server opened ``/workspace``; the three URLs of the event answer through the Ingress
-controller (``/vscode`` with VS Code's workbench); ``kubectl logs`` shows the containers'
-output; ``ProjectDeleted`` leaves no running container of the namespace in containerd.
+controller (``/vscode`` with VS Code's workbench) only to their owner: anonymously they are
+refused (401), with a link the service minted for the owner they open, with a token for
+another project they are refused (403), as the stack's forward-auth asks the service;
+``kubectl logs`` shows the containers' output; ``ProjectDeleted`` leaves no running container of the namespace in containerd.
 It prints the time from ``ProjectCreated`` to ``SessionReady`` and to a browser-ready
 ``/vscode`` (the README's figure).
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 import http.client
 import json
 import time
+import urllib.request
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +31,8 @@ from devstack import ingress, node_config, session_placement
 from devstack.record import StackInfo
 
 import events
+from consumer.domain import access_token, session_access
+from consumer.entrypoints.api.access_keys import AccessKeys
 from events.publish import EventPublisher
 from tests.e2e.harness import (
     OutputWatcher,
@@ -56,25 +62,54 @@ def the_pod(stack: StackInfo, namespace: str) -> dict[str, Any]:
     return dict(pod)
 
 
-def wait_for_vscode(url: str, address: str, timeout: float = 60) -> float:
+def wait_for_vscode(url: str, address: str, access: str, timeout: float = 60) -> float:
     begin = time.monotonic()
     while time.monotonic() - begin < timeout:
-        if ingress.serves_vscode(url, address):
+        if ingress.serves_vscode(url, address, access=access):
             return time.monotonic()
         time.sleep(0.2)
     raise AssertionError(f"{url} did not serve VS Code through {address} within {timeout}s")
 
 
-def first_redirect(url: str, address: str) -> str:
-    """Where the controller's first answer for ``url`` sends the browser (Location)."""
+def first_answer(url: str, address: str, *, cookie: str = "") -> tuple[int, str]:
+    """The controller's first answer for ``url``: status and where it sends the browser."""
     host, _, port = address.rpartition(":")
     parts = urlsplit(url)
+    headers = {"Host": parts.netloc}
+    if cookie:
+        headers["Cookie"] = f"{session_access.COOKIE_NAME}={cookie}"
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     try:
-        connection.request("GET", parts.path, headers={"Host": parts.netloc})
-        return connection.getresponse().getheader("Location") or ""
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request("GET", target, headers=headers)
+        reply = connection.getresponse()
+        return reply.status, reply.getheader("Location") or ""
     finally:
         connection.close()
+
+
+def mint_link(service_base: str, project: str, user_id: int) -> dict[str, str]:
+    """What the service's API hands the session's owner: the URLs with ``?access=``."""
+    request = urllib.request.Request(
+        f"{service_base}/api/v1/sessions/project/{project}/access",
+        data=json.dumps({"user_id": user_id}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return dict(json.loads(reply.read()))
+
+
+def token_for_another_project(stack: StackInfo, user_id: int) -> str:
+    """A token as the service mints it (the stack's own signing key), for another project."""
+    keys = AccessKeys(Path(stack.env["DEVSESSIONS_ACCESS_KEYS_FILE"])).all()
+    return access_token.mint(
+        keys[0],
+        user_id=user_id,
+        project_uuid=new_project(),
+        now=datetime.now(UTC),
+        ttl=timedelta(minutes=5),
+    )
 
 
 def wait_for_page(url: str, address: str, text: str, timeout: float = 60) -> None:
@@ -118,7 +153,13 @@ async def test_a_real_session_runs_answers_and_goes(topo: Topology, tmp_path: Pa
     address = stack.env["DEVSESSIONS_INGRESS_ADDRESS"]
     project = new_project()
     bootstrap = stack.kafka_bootstrap_servers
-    with running(topo, tmp_path / "service.log", DEVSESSIONS_CHART_VALUES_FILE=real_values):
+    with running(
+        topo,
+        tmp_path / "service.log",
+        DEVSESSIONS_CHART_VALUES_FILE=real_values,
+        # The stack's forward-auth asks the service on this port (stack env).
+        DEVSESSIONS_HTTP_PORT=stack.env["DEVSESSIONS_HTTP_PORT"],
+    ) as service:
         async with (
             EventPublisher(bootstrap, topic=topo.input_topic) as publisher,
             OutputWatcher(bootstrap, topo.output_topic) as out,
@@ -128,14 +169,27 @@ async def test_a_real_session_runs_answers_and_goes(topo: Topology, tmp_path: Pa
             seen = await out.wait_for(lambda s: of(s, project, events.SessionReady), 240)
             ready_at = time.monotonic()
             data = of(seen, project, events.SessionReady)[0].data
-            browser_ready_at = wait_for_vscode(data.vscode_url, address)
+            assert "access=" not in data.model_dump_json(), "SessionReady carries no token"
+            owner = created(project).user_id
+            link = mint_link(f"http://127.0.0.1:{service.port}", project, owner)
+            token = link["token"]
+            assert link["vscode_url"].startswith(data.vscode_url), link
+            browser_ready_at = wait_for_vscode(data.vscode_url, address, token)
+            vscode = data.vscode_url.rstrip("/") + "/"
+            assert first_answer(vscode, address)[0] == 401, "anonymous /vscode not refused"
+            other = token_for_another_project(stack, owner)
+            assert first_answer(session_access.with_token(vscode, other), address)[0] == 403
+            assert first_answer(vscode, address, cookie=other)[0] == 403
+            assert not ingress.serves_vscode(data.vscode_url, address, access=other)
             pod = assert_runs_restricted_on_the_real_node(stack, project)
             assert_each_container_writes_the_workspace(stack, project, pod)
             for name in ("preview", "chat"):
                 # Each Service's EndpointSlice turns ready on its own, seconds apart here.
-                wait_for_page(getattr(data, f"{name}_url"), address, project)
-            opened = first_redirect(data.vscode_url.rstrip("/") + "/", address)
-            assert "folder=/workspace" in opened, f"code-server opened {opened!r}"
+                url = getattr(data, f"{name}_url")
+                assert first_answer(url, address)[0] == 401, f"anonymous {name} not refused"
+                wait_for_page(session_access.with_token(url, token), address, project)
+            status, opened = first_answer(vscode, address, cookie=token)
+            assert "folder=/workspace" in opened, f"code-server opened {status} {opened!r}"
             logs = kubectl(stack, "logs", "-n", project, pod, "-c", "vscode")
             assert "HTTP server listening" in logs, logs[-2000:]
             page_logs = kubectl(stack, "logs", "-n", project, pod, "-c", "preview")

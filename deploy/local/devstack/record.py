@@ -26,6 +26,8 @@ EXTRA_VARS = (
     "DEVSESSIONS_PUBLIC_URL_TEMPLATE",
     "DEVSESSIONS_CHART_VALUES_FILE",
     "DEVSESSIONS_REAL_NODE_VALUES_FILE",
+    "DEVSESSIONS_HTTP_PORT",  # where the Ingress's forward-auth asks the service
+    "DEVSESSIONS_ACCESS_KEYS_FILE",  # the stack's session access signing key
 )
 
 
