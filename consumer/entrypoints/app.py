@@ -50,8 +50,6 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
 
     async def startup() -> None:
         await service.start()
-        await health.probe()
-        service.tasks.append(asyncio.create_task(health.run(settings.health_interval_seconds)))
         try:
             await service.resync.once()
         except Exception as exc:  # e.g. no cluster yet: the periodic resync goes on
@@ -63,6 +61,12 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
             workers=settings.worker_concurrency,
         )
 
+    async def probing() -> None:
+        # After the broker connected: probed earlier, Kafka would be named failing at
+        # first for no reason (until ``/readyz`` has a verdict it answers 503 anyway).
+        await health.probe()
+        service.tasks.append(asyncio.create_task(health.run(settings.health_interval_seconds)))
+
     async def shutdown() -> None:
         log.info("draining")
         await service.stop()
@@ -71,6 +75,7 @@ def build_app(service: bootstrap.Service) -> tuple[AsgiFastStream, http.ASGIApp]
     app = AsgiFastStream(
         broker,
         on_startup=[startup],
+        after_startup=[probing],
         after_shutdown=[shutdown],
         logger=logging.getLogger("faststream"),
     )

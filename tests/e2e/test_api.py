@@ -150,9 +150,15 @@ async def test_starts_without_a_cluster_records_intent_and_converges_when_it_ans
     with serving(topo, tmp_path / "svc.log", KUBECONFIG=str(kubeconfig)) as service:
         async with http(service) as api:
             listener = asyncio.create_task(stream_statuses(api, project, statuses))
-            ready = await api.get("/readyz")
-            assert ready.status_code == 503
-            assert list(ready.json()["failing"]) == ["kubernetes"], ready.json()
+            # The dependencies are probed once the broker is connected, then every 5 s.
+            deadline = time.monotonic() + 20
+            while True:
+                ready = await api.get("/readyz")
+                assert ready.status_code == 503
+                if list(ready.json()["failing"]) == ["kubernetes"]:
+                    break
+                assert time.monotonic() < deadline, ready.json()
+                await asyncio.sleep(0.5)
             answer = await api.get(
                 f"/api/v1/sessions/project/{project}", params={"user_id": 1, "project_id": 2}
             )
