@@ -43,7 +43,9 @@ class Helm(Protocol):
 class Cluster(Protocol):
     """The Kubernetes operations the service uses."""
 
-    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None: ...
+    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> bool:
+        """Create or adopt the namespace; True when this call created it (then nothing of
+        ours, a Helm release included, can be inside it yet)."""
 
     async def namespace_exists(self, name: str) -> bool: ...
 

@@ -506,8 +506,10 @@ class FakeCluster:
         self.during_wait: Callable[[str, str], Awaitable[object]] | None = None
         self.fail_observe: list[Exception] = []
 
-    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
+    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> bool:
+        created = name not in self.namespaces
         self.namespaces[name] = dict(labels)
+        return created
 
     async def namespace_exists(self, name: str) -> bool:
         return name in self.namespaces

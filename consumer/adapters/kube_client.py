@@ -104,13 +104,14 @@ class KubeCluster:
                 return None
             raise
 
-    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
+    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> bool:
         """Create the namespace, or check and label it when it exists and is ours.
 
         A namespace on its way out (deleted by hand, or a delete-then-create in quick
         succession) is waited for, then made afresh: not a failed attempt. The rounds and
         the total wait are bounded, so a namespace that keeps coming back Terminating is
-        a transient failure of this attempt, not a wait without end.
+        a transient failure of this attempt, not a wait without end. True when this call
+        created it.
         """
         step = "ensure namespace"
         deadline = time.monotonic() + self._terminating_wait
@@ -120,7 +121,7 @@ class KubeCluster:
                 body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels))
                 if await self._maybe(step, self._core.create_namespace, body) is not None:
                     await self._grant_access(step, name)
-                    return
+                    return True
                 continue  # lost a race with another writer (409): look again
             if current.status and current.status.phase == "Terminating":
                 remaining = deadline - time.monotonic()
@@ -138,7 +139,7 @@ class KubeCluster:
                 await self._call(
                     step, self._core.patch_namespace, name, {"metadata": {"labels": labels}}
                 )
-            return
+            return False
         raise TransientError(
             step, f"namespace {name} still terminating or contended after {NAMESPACE_ROUNDS} rounds"
         )

@@ -97,8 +97,8 @@ class LazyCluster:
     async def _with(self, call: Callable[[KubeCluster], Awaitable[T]]) -> T:
         return await call(await self._ready())
 
-    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> None:
-        await self._with(lambda c: c.ensure_namespace(name, labels))
+    async def ensure_namespace(self, name: str, labels: dict[str, str]) -> bool:
+        return await self._with(lambda c: c.ensure_namespace(name, labels))
 
     async def namespace_labels(self, name: str) -> dict[str, str] | None:
         return await self._with(lambda c: c.namespace_labels(name))

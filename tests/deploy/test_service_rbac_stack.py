@@ -98,8 +98,8 @@ async def test_round_trip_with_the_service_token(installed: Installed) -> None:
         kubeconfig=str(installed.token_kubeconfig),
     )
     try:
-        await cluster.ensure_namespace(ns, naming.namespace_labels(project))
-        await cluster.ensure_namespace(ns, naming.namespace_labels(project))  # idempotent
+        assert await cluster.ensure_namespace(ns, naming.namespace_labels(project)), "created"
+        assert not await cluster.ensure_namespace(ns, naming.namespace_labels(project))
         values = {"project": {"uuid": project, "id": 1}, "user": {"id": 2}}
         await helm.upgrade_install(release, ns, values)  # release Secrets: namespace rights only
         assert (await helm.status(release, ns)).state is ReleaseState.DEPLOYED

@@ -44,8 +44,8 @@ def helm(stack: StackInfo) -> HelmCli:
 async def test_release_lifecycle_on_the_real_cluster(cluster: KubeCluster, helm: HelmCli) -> None:
     project = str(uuid.uuid4())
     ns, release = naming.namespace_for(project), naming.release_for(project)
-    await cluster.ensure_namespace(ns, naming.namespace_labels(project))
-    await cluster.ensure_namespace(ns, naming.namespace_labels(project))  # idempotent
+    assert await cluster.ensure_namespace(ns, naming.namespace_labels(project)), "created"
+    assert not await cluster.ensure_namespace(ns, naming.namespace_labels(project))  # found
     assert (await helm.status(release, ns)).state is ReleaseState.ABSENT
     values = {"project": {"uuid": project, "id": 1}, "user": {"id": 2}}
     await helm.upgrade_install(release, ns, values)

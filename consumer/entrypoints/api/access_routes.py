@@ -72,9 +72,9 @@ async def grant(ctx: Ctx, project_uuid: Project, body: AccessRequest) -> JSONRes
     return JSONResponse({"token": token, "expires_at": expires, **urls})
 
 
-@router.api_route(
+@router.head("/api/v1/auth/forward", include_in_schema=False)
+@router.get(
     "/api/v1/auth/forward",
-    methods=["GET", "HEAD"],
     summary="Forward-auth check of a request to a session (called by the Ingress controller)",
 )
 async def forward(ctx: Ctx, request: Request) -> Response:

@@ -5,6 +5,12 @@ with the release is the domain's decision (``domain.release.next_action``); this
 only observes the release, runs the action it names, and observes again after a
 recovery, so an existing release with the same values is adopted without an upgrade and
 one stuck in ``pending-*`` is recovered first.
+
+The first observation is skipped when this provision created the namespace: Helm keeps a
+release's records in its namespace, so a namespace made a moment ago holds none, and
+``helm status`` (a whole Helm process) would only say "absent". That is a fact of the
+cluster, not of the database, so adoption after a database wipe and recovery after a
+killed install still observe first: their namespace exists already.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from consumer.domain import endpoints, naming, release, values
 from consumer.domain.errors import PermanentError, TransientError
 from consumer.domain.images import ImagePolicy
 from consumer.domain.model import Endpoints, SessionState
-from consumer.domain.release import NextAction, ObservedRelease
+from consumer.domain.release import NextAction, ObservedRelease, ReleaseInfo, ReleaseState
 from consumer.ports import Cluster, Helm
 
 log = structlog.get_logger(__name__)
@@ -45,14 +51,14 @@ async def provision(
     ns, name = session.namespace, session.release_name
     if refusal := config.images.refusal(session.overrides):  # the list may have shrunk since
         raise PermanentError("check image allow-list", refusal)
-    await cluster.ensure_namespace(ns, naming.namespace_labels(session.project_uuid))
+    created = await cluster.ensure_namespace(ns, naming.namespace_labels(session.project_uuid))
     wanted = values.merged(
         config.base_values,
         values.chart_values(
             session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
         ),
     )
-    await converge_release(helm, name, ns, wanted)
+    await converge_release(helm, name, ns, wanted, fresh_namespace=created)
     await cluster.wait_deployment_available(ns, name, config.ready_timeout)
     observed = await cluster.observe(ns, name)
     return endpoints.build(config.url_template, session.project_uuid, ns, observed)
@@ -65,10 +71,18 @@ async def observe_release(helm: Helm, name: str, ns: str) -> ObservedRelease:
     return ObservedRelease(info, current)
 
 
-async def converge_release(helm: Helm, name: str, ns: str, wanted: dict[str, Any]) -> NextAction:
-    """Observe, run the next action, repeat after a recovery; returns the last action."""
-    for _ in range(MAX_RECOVERIES + 1):
-        observed = await observe_release(helm, name, ns)
+async def converge_release(
+    helm: Helm, name: str, ns: str, wanted: dict[str, Any], *, fresh_namespace: bool = False
+) -> NextAction:
+    """Observe, run the next action, repeat after a recovery; returns the last action.
+
+    ``fresh_namespace``: the namespace was created just now, so the release is absent
+    without asking Helm."""
+    for attempt in range(MAX_RECOVERIES + 1):
+        if fresh_namespace and attempt == 0:
+            observed = ObservedRelease(ReleaseInfo(ReleaseState.ABSENT), None)
+        else:
+            observed = await observe_release(helm, name, ns)
         action = release.next_action(observed, wanted)
         log.info(
             "helm release action",
