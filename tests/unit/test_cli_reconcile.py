@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from consumer import bootstrap
 from consumer.cli.main import app
+from consumer.observability import logging as logs
 from consumer.service.orphans import OrphanSweep
 from consumer.settings import Settings
 from tests.unit.conftest import World
@@ -28,6 +29,8 @@ async def swapped(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
         yield sweep_of(world)
 
     monkeypatch.setattr(bootstrap, "open_orphan_sweep", fake)
+    # The command configures logging for a terminal; other tests' log capture must stay.
+    monkeypatch.setattr(logs, "configure", lambda *a, **kw: None)
     return world
 
 
