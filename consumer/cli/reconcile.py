@@ -51,7 +51,7 @@ def reconcile(
     )
     scope = projects or None
 
-    async def go() -> SweepReport:
+    async def go() -> SweepReport | None:
         from consumer.service.orphans import SweepReport
 
         async with bootstrap.open_orphan_sweep(settings) as sweep:
@@ -61,6 +61,9 @@ def reconcile(
 
     report = asyncio.run(go())
     console = Console(width=200)
+    if report is None:
+        console.print("[red]another orphan sweep is running; nothing done[/red]")
+        raise typer.Exit(1)
     _print(console, report, dry_run=dry_run)
     failed = [r for r in report.removals if r.outcome.value == "failed"]
     if not dry_run and (report.plan.stopped or failed):

@@ -4,6 +4,7 @@ Namespaces of ours that no live session accounts for are found by the periodic r
 (and by ``devsessions reconcile``). What may go is the pure plan's decision; this module
 only gathers its evidence and carries out removals, each one:
 
+- one sweep at a time across replicas (a named lock), so the cap holds for the fleet;
 - under the project's lock (``naming.project_lock``), so no worker acts on the project
   at the same time; a project whose lock is taken is left for a later sweep;
 - after deciding again from a fresh read of its row and inbox under that lock (an event
@@ -31,6 +32,7 @@ from consumer.ports import Cluster, Helm, Locks, LogProgress, UnitOfWorkFactory
 from consumer.service.actions.teardown import remove_owned
 
 log = structlog.get_logger(__name__)
+SWEEP_LOCK = "devsessions.orphan-sweep"  # one sweep at a time across replicas
 
 
 class Outcome(enum.StrEnum):
@@ -107,9 +109,18 @@ class OrphanSweep:
 
     async def sweep(
         self, *, scope: Iterable[str] | None = None, limits: Limits | None = None
-    ) -> SweepReport:
-        """Plan, then remove what the plan allows (nothing when it stopped)."""
-        plan = await self.plan(scope=scope, limits=limits)
+    ) -> SweepReport | None:
+        """Plan, then remove what the plan allows (nothing when it stopped).
+
+        None when another sweep (another replica, or ``devsessions reconcile``) is running.
+        """
+        async with self._locks.hold(SWEEP_LOCK) as alone:
+            if not alone:
+                log.info("orphan sweep skipped: another one is running")
+                return None
+            return await self._sweep(await self.plan(scope=scope, limits=limits))
+
+    async def _sweep(self, plan: Plan) -> SweepReport:
         held = [
             e for e in plan.entries if e.verdict in (orphans.Verdict.DEFER, orphans.Verdict.HOLD)
         ]
@@ -147,10 +158,11 @@ class OrphanSweep:
                     removal = Removal(entry, Outcome.BUSY, "a worker holds the project")
                 else:
                     removal = await self._remove_locked(entry, project)
-        result = "removed" if removal.outcome is Outcome.REMOVED else "held"
-        if removal.outcome is Outcome.FAILED:
-            result = "failed"
-        metrics.ORPHANS.labels(outcome=result).inc()
+        counted = {Outcome.REMOVED: "removed", Outcome.FAILED: "failed"}
+        if removal.outcome in (Outcome.BUSY, Outcome.NOT_OURS):
+            metrics.ORPHANS.labels(outcome="held").inc()
+        elif removal.outcome in counted:
+            metrics.ORPHANS.labels(outcome=counted[removal.outcome]).inc()
         quiet = removal.outcome in (Outcome.REMOVED, Outcome.GONE)
         (log.info if quiet else log.warning)(
             "orphan " + removal.outcome.value,

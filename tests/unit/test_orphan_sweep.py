@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 from consumer import bootstrap
 from consumer.domain import naming
 from consumer.domain.orphans import Limits, Reason, Verdict
-from consumer.service.orphans import OrphanSweep, Outcome
+from consumer.service.orphans import SWEEP_LOCK, OrphanSweep, Outcome
 from tests.fakes import FakeHeld, FakeLocks, FakeLogProgress, _Release
 from tests.unit.conftest import SETTINGS, World
 
@@ -124,15 +124,16 @@ async def test_removals_are_capped_per_sweep(world: World) -> None:
 
 
 class HookedLocks:
-    """The fake's locks, running ``before`` when a lock is asked for (between the plan and
-    the removal's fresh look)."""
+    """The fake's locks, running ``before`` when a project's lock is asked for (between the
+    plan and the removal's fresh look)."""
 
     def __init__(self, locks: FakeLocks, before: Callable[[str], Any]) -> None:
         self._locks, self._before = locks, before
 
     @contextlib.asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[FakeHeld]:
-        await self._before(name)
+        if name.startswith(naming.project_lock("")):
+            await self._before(name)
         async with self._locks.hold(name) as held:
             yield held
 
@@ -255,3 +256,11 @@ async def test_sweep_is_off_with_a_zero_interval(world: World) -> None:
         await parts.resync.once()
         world.clock.advance(3600)
     assert progress.asked == [] and never in world.cluster.namespaces
+
+
+async def test_one_sweep_at_a_time_across_replicas(world: World) -> None:
+    never = str(uuid.uuid4())
+    by_hand(world, never)
+    async with world.db.locks.hold(SWEEP_LOCK):  # another replica is sweeping
+        assert await sweep_of(world).sweep(limits=LOOSE) is None
+    assert never in world.cluster.namespaces and world.helm.calls == []
