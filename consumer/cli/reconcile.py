@@ -78,7 +78,7 @@ def _print(console: object, report: SweepReport, *, dry_run: bool) -> None:
     plan: Plan = report.plan
     outcomes = {r.entry.namespace: r for r in report.removals}
     table = Table(title="orphan sweep plan" if dry_run else "orphan sweep")
-    for column in ("namespace", "release", "verdict", "reason"):
+    for column in ("namespace", "release (if any)", "verdict", "reason"):
         table.add_column(column)
     if not dry_run:
         table.add_column("outcome")
