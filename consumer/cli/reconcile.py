@@ -59,7 +59,13 @@ def reconcile(
                 return SweepReport(await sweep.plan(scope=scope, limits=limits))
             return await sweep.sweep(scope=scope, limits=limits)
 
-    report = asyncio.run(go())
+    from consumer.domain.errors import ActionError
+
+    try:
+        report = asyncio.run(go())
+    except (ActionError, ConnectionError, TimeoutError) as exc:  # cluster or Kafka away
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
     console = Console(width=200)
     if report is None:
         console.print("[red]another orphan sweep is running; nothing done[/red]")

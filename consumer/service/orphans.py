@@ -25,11 +25,11 @@ from collections.abc import Iterable
 import structlog
 
 from consumer.domain import naming, orphans
-from consumer.domain.errors import PermanentError
+from consumer.domain.errors import ActionError
 from consumer.domain.orphans import Entry, Limits, Observation, Plan
 from consumer.observability import metrics
 from consumer.ports import Cluster, Helm, Locks, LogProgress, UnitOfWorkFactory
-from consumer.service.actions.teardown import remove_owned
+from consumer.service.actions.teardown import OWNERSHIP_STEP, remove_owned
 
 log = structlog.get_logger(__name__)
 SWEEP_LOCK = "devsessions.orphan-sweep"  # one sweep at a time across replicas
@@ -202,8 +202,9 @@ class OrphanSweep:
                 cluster=self._cluster,
                 timeout=None,
             )
-        except PermanentError as exc:
-            return Removal(entry, Outcome.NOT_OURS, str(exc))
+        except ActionError as exc:
+            outcome = Outcome.NOT_OURS if exc.step == OWNERSHIP_STEP else Outcome.FAILED
+            return Removal(entry, outcome, str(exc)[:300])
         except Exception as exc:  # CancelledError is not an Exception: it propagates
             return Removal(entry, Outcome.FAILED, f"{type(exc).__name__}: {exc}"[:300])
         return Removal(entry, Outcome.REMOVED if removed else Outcome.GONE)

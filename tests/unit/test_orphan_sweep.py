@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 
 from consumer import bootstrap
 from consumer.domain import naming
+from consumer.domain.errors import TransientError
 from consumer.domain.orphans import Limits, Reason, Verdict
 from consumer.service.orphans import SWEEP_LOCK, OrphanSweep, Outcome
 from tests.fakes import FakeHeld, FakeLocks, FakeLogProgress, _Release
@@ -264,3 +265,16 @@ async def test_one_sweep_at_a_time_across_replicas(world: World) -> None:
     async with world.db.locks.hold(SWEEP_LOCK):  # another replica is sweeping
         assert await sweep_of(world).sweep(limits=LOOSE) is None
     assert never in world.cluster.namespaces and world.helm.calls == []
+
+
+async def test_a_failed_removal_is_reported_and_left_for_the_next_sweep(world: World) -> None:
+    never = str(uuid.uuid4())
+    by_hand(world, never)
+    world.helm.refuse["uninstall"] = TransientError("helm uninstall", "API server away")
+    before = counted("failed")
+    report = await sweep_of(world).sweep(limits=LOOSE)
+    assert [r.outcome for r in report.removals] == [Outcome.FAILED]
+    assert "API server away" in report.removals[0].detail
+    assert never in world.cluster.namespaces and counted("failed") - before == 1
+    del world.helm.refuse["uninstall"]
+    assert (await sweep_of(world).sweep(limits=LOOSE)).removed == 1

@@ -17,6 +17,8 @@ from consumer.domain.errors import PermanentError
 from consumer.domain.model import SessionState
 from consumer.ports import Cluster, Helm
 
+OWNERSHIP_STEP = "check namespace ownership"
+
 
 async def teardown(session: SessionState, *, helm: Helm, cluster: Cluster, timeout: float) -> None:
     """Remove everything ``session`` owns in the cluster."""
@@ -50,9 +52,7 @@ async def remove_owned(
     if labels is None:
         return False
     if not naming.owns(labels, project_uuid):
-        raise PermanentError(
-            "check namespace ownership", f"refusing to tear down {namespace}: not ours"
-        )
+        raise PermanentError(OWNERSHIP_STEP, f"refusing to tear down {namespace}: not ours")
     await helm.uninstall(release, namespace)
     await cluster.delete_namespace(namespace)
     if timeout is not None:
