@@ -34,6 +34,10 @@ class KafkaLogProgress:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
         await admin.start()
         try:
+            # Asking for the topic by name would create it where the broker auto-creates
+            # topics (an empty, "read to its end" topic): list first, describe only if there.
+            if topic not in await admin.list_topics():
+                return False
             described = await admin.describe_topics([topic])
             tps = [
                 TopicPartition(topic, p["partition"])
