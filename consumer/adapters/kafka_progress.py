@@ -15,10 +15,12 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from consumer.domain.orphans import read_to_end
 
 TIMEOUT_SECONDS = 30.0
+ATTEMPTS = 10  # retriable answers (a group coordinator still being elected) are asked again
 
 
 class KafkaLogProgress:
@@ -28,7 +30,19 @@ class KafkaLogProgress:
         self._bootstrap, self._timeout = bootstrap_servers, timeout
 
     async def caught_up(self, group: str, topic: str) -> bool:
-        return await asyncio.wait_for(self._caught_up(group, topic), self._timeout)
+        return await asyncio.wait_for(self._asked(group, topic), self._timeout)
+
+    async def _asked(self, group: str, topic: str) -> bool:
+        """Ask again after a retriable error (e.g. no group coordinator yet on a fresh
+        broker, whose offsets topic is made on first use); other errors propagate."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return await self._caught_up(group, topic)
+            except KafkaError as exc:
+                if not exc.retriable or attempt == ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def _caught_up(self, group: str, topic: str) -> bool:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
