@@ -30,17 +30,20 @@ from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_intents import KafkaIntentLog
 from consumer.adapters.kafka_out import KafkaPublisher
+from consumer.adapters.kafka_progress import KafkaLogProgress
 from consumer.adapters.kafka_topics import KafkaTopicIdentity
 from consumer.adapters.kube_lazy import LazyCluster
 from consumer.adapters.project_access import Grant
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.images import ImagePolicy
+from consumer.domain.orphans import Limits
 from consumer.ports import (
     Clock,
     Cluster,
     ClusterProbe,
     Helm,
     Locks,
+    LogProgress,
     Publisher,
     TopicIdentity,
     UnitOfWorkFactory,
@@ -50,6 +53,7 @@ from consumer.service.cluster_gate import gated
 from consumer.service.health import Probe
 from consumer.service.intake import Intake
 from consumer.service.messages import MessageFactory
+from consumer.service.orphans import OrphanSweep, SweepConfig
 from consumer.service.queries import SessionQueries
 from consumer.service.reconciler import ReconcileConfig, Reconciler
 from consumer.service.records import Consumed
@@ -220,11 +224,13 @@ def wire(
     on_work: Callable[[str], None] | None = None,
     probe: ClusterProbe | None = None,
     topics: TopicIdentity | None = None,
+    progress: LogProgress | None = None,
 ) -> Parts:
     """Connect intake, reconciler, workers, relay and resync over the given ports.
 
     ``on_work`` replaces what intake calls for a project with work (by default: submit it
-    to the workers); in-memory tests pass a hook and reconcile by hand.
+    to the workers); in-memory tests pass a hook and reconcile by hand. With ``progress``
+    (and a non-zero interval) the resync also sweeps orphans.
     """
     lifetime = timedelta(days=settings.session_lifetime_days)
     images = ImagePolicy.parse(settings.image_allow_list)
@@ -291,8 +297,72 @@ def wire(
         inbox_retention=timedelta(days=settings.inbox_retention_days),
         cluster=cluster,
         drift_interval=timedelta(seconds=settings.drift_check_interval_seconds),
+        orphans=(
+            orphan_sweep(
+                settings, uow=uow, locks=locks, helm=helm, cluster=cluster, progress=progress
+            )
+            if progress is not None and settings.orphan_sweep_interval_seconds > 0
+            else None
+        ),
+        orphan_interval=timedelta(seconds=settings.orphan_sweep_interval_seconds),
     )
     return Parts(intake, reconciler, workers, relay, resync)
+
+
+def orphan_sweep(
+    settings: Settings,
+    *,
+    uow: UnitOfWorkFactory,
+    locks: Locks,
+    helm: Helm,
+    cluster: Cluster,
+    progress: LogProgress,
+) -> OrphanSweep:
+    """The orphan sweep over the given ports, with the configured caps."""
+    return OrphanSweep(
+        uow=uow,
+        locks=locks,
+        helm=helm,
+        cluster=cluster,
+        progress=progress,
+        config=SweepConfig(
+            group=settings.consumer_group,
+            topic=settings.input_topic,
+            limits=Limits(
+                max_removals=settings.orphan_max_removals_per_sweep,
+                max_share=settings.orphan_max_share,
+            ),
+        ),
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_orphan_sweep(settings: Settings) -> AsyncIterator[OrphanSweep]:
+    """An orphan sweep on real adapters, for ``devsessions reconcile`` (closed after)."""
+    engine = make_engine(settings.database_url, pool_size=2)
+    kube = LazyCluster(
+        settings.kubeconfig,
+        terminating_wait=settings.namespace_delete_timeout_seconds,
+        grant=project_grant(settings),
+    )
+    helm = HelmCli(
+        binary=settings.helm_binary,
+        chart=settings.chart_path,
+        timeout_seconds=settings.helm_timeout_seconds,
+        kubeconfig=settings.kubeconfig,
+    )
+    try:
+        yield orphan_sweep(
+            settings,
+            uow=sql_uow.factory(engine),
+            locks=SqlLocks(engine),
+            helm=helm,
+            cluster=kube,
+            progress=KafkaLogProgress(settings.kafka_bootstrap_servers),
+        )
+    finally:
+        kube.close()
+        await engine.dispose()
 
 
 def project_grant(settings: Settings) -> Grant | None:
@@ -354,6 +424,7 @@ def build(
         cluster=cluster,
         clock=clock,
         probe=kube,
+        progress=KafkaLogProgress(settings.kafka_bootstrap_servers),
     )
     return Service(
         settings=settings,

@@ -64,6 +64,9 @@ class Cluster(Protocol):
 
     async def managed_namespaces(self) -> set[str]: ...
 
+    async def managed_namespace_labels(self) -> dict[str, dict[str, str]]:
+        """Live (not terminating) namespaces carrying our ownership label, with labels."""
+
 
 @dataclasses.dataclass(frozen=True)
 class OutboxMessage:
@@ -197,6 +200,9 @@ class Inbox(Protocol):
 
     async def prune(self, before: datetime) -> int: ...
 
+    async def projects_seen(self, project_uuids: Sequence[str]) -> set[str]:
+        """The projects among ``project_uuids`` that any recorded event belongs to."""
+
 
 class Outbox(Protocol):
     """Events committed with the change that caused them, waiting to be published."""
@@ -295,6 +301,14 @@ class TopicIdentity(Protocol):
 
     async def epoch(self, topic: str, *, max_age: float) -> TopicEpoch:
         """The answer, asked of the cluster unless one no older than ``max_age`` s is known."""
+
+
+class LogProgress(Protocol):
+    """How far a consumer group has read a topic."""
+
+    async def caught_up(self, group: str, topic: str) -> bool:
+        """True when ``group`` has committed the end of every partition of ``topic`` (no
+        lag anywhere); False when it lags, or when that cannot be told."""
 
 
 class Clock(Protocol):

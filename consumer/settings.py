@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +82,13 @@ class Settings(BaseSettings):
     # How often running sessions are checked against the cluster (one namespace list);
     # a session whose namespace vanished is provisioned again.
     drift_check_interval_seconds: PositiveFloat = 300.0
+    # Orphans (namespaces of ours that no live session accounts for, docs/architecture.md):
+    # swept this often (0: never; the first sweep one interval after start), at most this
+    # many removed per sweep (0: report only), and a sweep whose orphans exceed this share
+    # of every namespace of ours removes nothing and reports instead.
+    orphan_sweep_interval_seconds: NonNegativeFloat = 600.0
+    orphan_max_removals_per_sweep: NonNegativeInt = 5
+    orphan_max_share: float = Field(default=0.2, gt=0, le=1)
     lease_seconds: PositiveInt = 30  # renewed every third while a worker acts
     # How often due work is looked for (one query): a crashed replica's projects (their
     # project locks free) are taken over within about this long.

@@ -92,6 +92,7 @@ class FakeDatabase:
         self.clock = clock
         self.rows: dict[str, FakeRow] = {}
         self.inbox: dict[tuple[str, str, str], datetime] = {}
+        self.inbox_projects: dict[tuple[str, str, str], str] = {}  # the project of each id
         self.outbox: list[FakeOutboxRow] = []
         self.down: Exception | None = None
         self.fail_begin: list[Exception] = []
@@ -113,6 +114,7 @@ class FakeDatabase:
         """Forget everything (an empty database; the knobs stay)."""
         self.rows.clear()
         self.inbox.clear()
+        self.inbox_projects.clear()
         self.outbox.clear()
 
     def next_id(self) -> int:
@@ -123,7 +125,9 @@ class FakeDatabase:
         self.rows.update(unit.staged_rows)
         for key in unit.pruned_inbox:
             self.inbox.pop(key, None)
+            self.inbox_projects.pop(key, None)
         self.inbox.update(unit.staged_inbox)
+        self.inbox_projects.update(unit.staged_inbox_projects)
         pruned = {id(r) for r in unit.pruned_outbox}
         self.outbox = [r for r in self.outbox if id(r) not in pruned]
         known = {r.row.message.event_id for r in self.outbox}
@@ -195,6 +199,7 @@ class FakeUnitOfWork:
         self.committed = False
         self.staged_rows: dict[str, FakeRow] = {}
         self.staged_inbox: dict[tuple[str, str, str], datetime] = {}
+        self.staged_inbox_projects: dict[tuple[str, str, str], str] = {}
         self.staged_outbox: list[OutboxMessage] = []
         self.staged_sent: dict[int, datetime] = {}
         self.pruned_inbox: set[tuple[str, str, str]] = set()
@@ -400,6 +405,7 @@ class FakeInbox:
         if ident in self._uow.db.inbox or ident in self._uow.staged_inbox:
             return False
         self._uow.staged_inbox[ident] = self._uow.db.clock.now()
+        self._uow.staged_inbox_projects[ident] = project_uuid
         return True
 
     async def add_many(self, entries: Sequence[InboxEntry]) -> set[InboxKey]:
@@ -408,6 +414,11 @@ class FakeInbox:
 
     async def seen(self, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         return {i for i in ids if (consumer, *i) in self._uow.db.inbox}
+
+    async def projects_seen(self, project_uuids: Sequence[str]) -> set[str]:
+        pruned = self._uow.pruned_inbox
+        known = {p for k, p in self._uow.db.inbox_projects.items() if k not in pruned}
+        return (known | set(self._uow.staged_inbox_projects.values())) & set(project_uuids)
 
     async def prune(self, before: datetime) -> int:
         old = {k for k, received in self._uow.db.inbox.items() if received < before}
@@ -538,6 +549,15 @@ class FakeCluster:
     async def managed_namespaces(self) -> set[str]:
         return set(self.namespaces)
 
+    async def managed_namespace_labels(self) -> dict[str, dict[str, str]]:
+        """Like the adapter: only namespaces with our ownership label (the drift check's
+        ``managed_namespaces`` above keeps counting every one, as it always has)."""
+        return {
+            name: dict(labels)
+            for name, labels in self.namespaces.items()
+            if labels.get(naming.MANAGED_BY_LABEL) == naming.MANAGER
+        }
+
     async def observe(self, namespace: str, release: str) -> Observed:
         if self.fail_observe:
             raise self.fail_observe.pop(0)
@@ -564,6 +584,18 @@ class FakeTopics:
         self.lookups += 1
         self.cached[topic] = self.current.get(topic, TopicEpoch(None, 0))
         return self.cached[topic]
+
+
+class FakeLogProgress:
+    """Whether the consumer group has read the input topic to its end: set by the test."""
+
+    def __init__(self, caught_up: bool = True) -> None:
+        self.caught = caught_up
+        self.asked: list[tuple[str, str]] = []
+
+    async def caught_up(self, group: str, topic: str) -> bool:
+        self.asked.append((group, topic))
+        return self.caught
 
 
 class FakePublisher:

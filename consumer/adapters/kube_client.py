@@ -255,12 +255,20 @@ class KubeCluster:
 
     async def managed_namespaces(self) -> set[str]:
         """Names of the live (not terminating) namespaces this service manages."""
+        return set(await self.managed_namespace_labels())
+
+    async def managed_namespace_labels(self) -> dict[str, dict[str, str]]:
+        """The live (not terminating) namespaces this service manages, with their labels."""
         listed = await self._call(
             "list managed namespaces",
             self._core.list_namespace,
             label_selector=f"{naming.MANAGED_BY_LABEL}={naming.MANAGER}",
         )
-        return {ns.metadata.name for ns in listed.items if ns.status.phase != "Terminating"}
+        return {
+            ns.metadata.name: dict(ns.metadata.labels or {})
+            for ns in listed.items
+            if ns.status.phase != "Terminating"
+        }
 
     async def _watch_window(
         self,

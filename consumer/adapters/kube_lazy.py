@@ -121,6 +121,9 @@ class LazyCluster:
     async def managed_namespaces(self) -> set[str]:
         return await self._with(lambda c: c.managed_namespaces())
 
+    async def managed_namespace_labels(self) -> dict[str, dict[str, str]]:
+        return await self._with(lambda c: c.managed_namespace_labels())
+
     def close(self) -> None:
         cluster, api, self._cluster, self._api = self._cluster, self._api, None, None
         if cluster is not None:

@@ -9,7 +9,17 @@ from __future__ import annotations
 import typer
 from devstack import cli as stack_cli
 
-from consumer.cli import bench, demo, dlq, publish, replay, service, session_api, sessions
+from consumer.cli import (
+    bench,
+    demo,
+    dlq,
+    publish,
+    reconcile,
+    replay,
+    service,
+    session_api,
+    sessions,
+)
 
 app = typer.Typer(
     name="devsessions",
@@ -22,6 +32,7 @@ app.add_typer(
 )
 app.registered_commands += service.app.registered_commands
 app.registered_commands += replay.app.registered_commands
+app.registered_commands += reconcile.app.registered_commands
 app.registered_commands += demo.app.registered_commands
 sessions.app.registered_commands += session_api.app.registered_commands
 app.add_typer(sessions.app, name="sessions", help="Inspect, retry, create, delete, wait.")

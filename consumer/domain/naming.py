@@ -7,6 +7,8 @@ prefix so ``helm list -A`` shows what it is. Both stay within Kubernetes' limits
 
 from __future__ import annotations
 
+import re
+
 RELEASE_PREFIX = "dev-session-"
 PROJECT_LABEL = "devsessions.io/project-uuid"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -14,6 +16,12 @@ MANAGER = "devsessions"
 # Suffix of a lease owner that works only while holding the project's lock: its lease may
 # be taken over as soon as that lock is free (the owner died), not only when it expires.
 LOCK_HOLDER = "+lock"
+_PROJECT_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_project_uuid(name: str) -> bool:
+    """True for a canonical (lowercase) UUID: the only names project namespaces have."""
+    return _PROJECT_UUID.fullmatch(name) is not None
 
 
 def namespace_for(project_uuid: str) -> str:

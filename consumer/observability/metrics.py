@@ -3,9 +3,10 @@
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` histograms) so
 dashboards and alerts read naturally: intake outcomes, dead letters, reconcile actions and
 their duration, work in flight and queued, Helm calls by verb and their duration, outbox
-events published and their publish lag (write to publish), drift repairs, and whether
-each dependency (postgresql, kafka, kubernetes, helm) answered its last probe. There is no
-outbox backlog gauge: the lag histogram is what shows a relay falling behind.
+events published and their publish lag (write to publish), drift repairs, orphans
+found / removed / held and stopped orphan sweeps, and whether each dependency
+(postgresql, kafka, kubernetes, helm) answered its last probe. There is no outbox backlog
+gauge: the lag histogram is what shows a relay falling behind.
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ OUTBOX_LAG = Histogram(
 DRIFTED = Counter(
     "devsessions_drifted_sessions_total",
     "Running sessions found without their namespace and provisioned again.",
+)
+ORPHANS = Counter(
+    "devsessions_orphans_total",
+    "Namespaces of ours without a live session, by outcome: found (proven orphans seen by"
+    " a sweep), removed, held (deferred by the cap, in a stopped sweep, or refused), failed.",
+    ["outcome"],
+)
+ORPHAN_SWEEPS_STOPPED = Counter(
+    "devsessions_orphan_sweeps_stopped_total",
+    "Orphan sweeps that removed nothing because their orphans exceeded the allowed share.",
 )
 DEPENDENCY_UP = Gauge(
     "devsessions_dependency_up",

@@ -1,5 +1,5 @@
 """Periodic resync: hands due sessions to the workers, repairs drift, renews expiries,
-prunes the inbox and published outbox rows.
+prunes the inbox and published outbox rows, and sweeps orphans at its own interval.
 
 Events wake the workers directly; this loop is the safety net that makes the system
 converge anyway: after a restart or a crash mid-action (sessions left ``provisioning``
@@ -15,6 +15,7 @@ import structlog
 from consumer.observability import metrics
 from consumer.ports import Clock, Cluster, UnitOfWorkFactory
 from consumer.service.loops import run_periodically
+from consumer.service.orphans import OrphanSweep
 from consumer.service.workers import KeyedWorkers
 
 log = structlog.get_logger(__name__)
@@ -34,6 +35,8 @@ class Resync:
         inbox_retention: timedelta = timedelta(days=30),
         cluster: Cluster | None = None,
         drift_interval: timedelta = timedelta(minutes=5),
+        orphans: OrphanSweep | None = None,
+        orphan_interval: timedelta = timedelta(minutes=10),
     ) -> None:
         self._uow, self._workers, self._clock = uow, workers, clock
         self._interval, self._lifetime = interval, lifetime
@@ -41,6 +44,8 @@ class Resync:
         self._cluster, self._drift_interval = cluster, drift_interval
         self._last_prune: datetime | None = None
         self._last_drift_check: datetime | None = None
+        self._orphans, self._orphan_interval = orphans, orphan_interval
+        self._last_orphan_sweep: datetime | None = None
 
     async def check_drift(self) -> int:
         """Send running sessions whose namespace vanished back to provisioning.
@@ -86,7 +91,28 @@ class Resync:
             self._last_prune = now
         if due or renewed or pruned:
             log.info("resync", due=len(due), renewed=renewed, pruned=pruned)
+        await self._maybe_sweep_orphans(now)
         return len(due)
+
+    async def _maybe_sweep_orphans(self, now: datetime) -> None:
+        """Sweep orphans once per orphan interval, the first one interval after start.
+
+        Not at once: right after a start (or inside ``devsessions replay``, which calls
+        ``once``) the database may be catching up with the log. A failed sweep is logged
+        and waits for its next turn; it never holds up the rest of the resync.
+        """
+        if self._orphans is None:
+            return
+        if self._last_orphan_sweep is None:
+            self._last_orphan_sweep = now
+            return
+        if now - self._last_orphan_sweep < self._orphan_interval:
+            return
+        self._last_orphan_sweep = now
+        try:
+            await self._orphans.sweep()
+        except Exception as exc:  # CancelledError is not an Exception: it propagates
+            log.warning("orphan sweep failed; next one in an interval", error=repr(exc)[:300])
 
     async def takeover(self) -> int:
         """Submit due work only (a cheap query): run often, it is what hands a dead

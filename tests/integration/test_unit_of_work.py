@@ -243,3 +243,18 @@ async def test_inbox_prune_forgets_old_ids(uow: UnitOfWorkFactory) -> None:
         await unit.commit()
     async with uow() as unit:
         assert await unit.inbox.add(key, "p", LogPosition(0, 1)), "forgotten, so new again"
+
+
+async def test_inbox_knows_which_projects_it_saw(uow: UnitOfWorkFactory) -> None:
+    seen, unseen = str(uuid.uuid4()), str(uuid.uuid4())
+    async with uow() as unit:
+        assert await unit.inbox.projects_seen([seen, unseen]) == set()
+        for n in range(2):
+            await unit.inbox.add(
+                InboxKey("group", "urn:test", f"{seen}-{n}"), seen, LogPosition(0, n)
+            )
+        assert await unit.inbox.projects_seen([seen, unseen]) == {seen}, "own writes count"
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.inbox.projects_seen([seen, unseen]) == {seen}
+        assert await unit.inbox.projects_seen([]) == set()

@@ -110,6 +110,22 @@ class SqlInbox:
         result = await self._conn.execute(inbox.delete().where(inbox.c.received_at < before))
         return int(result.rowcount or 0)
 
+    async def projects_seen(self, project_uuids: Sequence[str]) -> set[str]:
+        """Which of ``project_uuids`` any recorded event belongs to.
+
+        The orphan sweep asks only about namespaces without a session row (few, and
+        usually none), so a scan of the inbox is cheaper than indexing every insert of
+        intake's hot path.
+        """
+        if not project_uuids:
+            return set()
+        result = await self._conn.execute(
+            sa.select(inbox.c.project_uuid)
+            .where(inbox.c.project_uuid.in_(list(project_uuids)))
+            .distinct()
+        )
+        return set(result.scalars())
+
 
 class SqlOutbox:
     """Encoded events waiting for the relay."""

@@ -17,15 +17,44 @@ from consumer.domain.errors import PermanentError
 from consumer.domain.model import SessionState
 from consumer.ports import Cluster, Helm
 
+OWNERSHIP_STEP = "check namespace ownership"
+
 
 async def teardown(session: SessionState, *, helm: Helm, cluster: Cluster, timeout: float) -> None:
     """Remove everything ``session`` owns in the cluster."""
-    ns = session.namespace
-    labels = await cluster.namespace_labels(ns)
+    await remove_owned(
+        session.project_uuid,
+        session.namespace,
+        session.release_name,
+        helm=helm,
+        cluster=cluster,
+        timeout=timeout,
+    )
+
+
+async def remove_owned(
+    project_uuid: str,
+    namespace: str,
+    release: str,
+    *,
+    helm: Helm,
+    cluster: Cluster,
+    timeout: float | None,
+) -> bool:
+    """Uninstall ``release`` and delete ``namespace``, only if the namespace is ours.
+
+    The one destructive path, shared by teardown and the orphan sweep. Waits until the
+    namespace is gone unless ``timeout`` is None (the sweep does not hold the resync up
+    for it; a namespace still terminating is no longer listed as ours). False when the
+    namespace did not exist.
+    """
+    labels = await cluster.namespace_labels(namespace)
     if labels is None:
-        return
-    if not naming.owns(labels, session.project_uuid):
-        raise PermanentError("check namespace ownership", f"refusing to tear down {ns}: not ours")
-    await helm.uninstall(session.release_name, ns)
-    await cluster.delete_namespace(ns)
-    await cluster.wait_namespace_gone(ns, timeout)
+        return False
+    if not naming.owns(labels, project_uuid):
+        raise PermanentError(OWNERSHIP_STEP, f"refusing to tear down {namespace}: not ours")
+    await helm.uninstall(release, namespace)
+    await cluster.delete_namespace(namespace)
+    if timeout is not None:
+        await cluster.wait_namespace_gone(namespace, timeout)
+    return True
