@@ -62,6 +62,10 @@ class Cluster(Protocol):
 
     async def managed_namespaces(self) -> set[str]: ...
 
+    async def workload_present(self, namespace: str, release: str) -> bool:
+        """Whether the release's Deployment exists and asks for a replica (not deleted
+        or scaled to zero by hand)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class OutboxMessage:

@@ -121,6 +121,9 @@ class LazyCluster:
     async def managed_namespaces(self) -> set[str]:
         return await self._with(lambda c: c.managed_namespaces())
 
+    async def workload_present(self, namespace: str, release: str) -> bool:
+        return await self._with(lambda c: c.workload_present(namespace, release))
+
     def close(self) -> None:
         cluster, api, self._cluster, self._api = self._cluster, self._api, None, None
         if cluster is not None:
