@@ -373,3 +373,32 @@ async def test_a_workload_removed_by_hand_is_provisioned_again(
     verbs = [c[0] for c in world.helm.mutating_calls()]
     assert verbs[-1] == "upgrade" and verbs.count("upgrade") == 2
     assert await resync.check_drift() == 0, "repaired: no drift any more"
+
+
+@pytest.mark.parametrize("where", ["value", "headers"])
+async def test_a_record_too_big_for_the_dead_letter_topic_is_clipped_to_fit(
+    world: World, project: str, where: str
+) -> None:
+    """An input topic may take records bigger than the broker's default of 1 MiB, which
+    the dead-letter topic keeps (and the producer's default request size): copied whole,
+    such a record fails to send on every attempt and holds its partition for good."""
+    from consumer.service.dead_letters import letter
+
+    mib = 1024 * 1024
+    headers: tuple[tuple[str, bytes], ...] = (("ce_specversion", b"1.0"),)
+    value = b"{" + b" " * 100
+    if where == "value":
+        value = b"{" + b" " * mib
+    else:
+        headers += tuple((f"x-junk-{i}", b"j" * 20_000) for i in range(100))
+    big = RawRecord("in", 0, 7, project.encode(), value, headers)
+    assert await world.intake.handle(big) is Outcome.DEAD_LETTERED
+    [(topic, key, sent, sent_headers)] = world.publisher.sent
+    size = len(key or b"") + len(sent or b"") + sum(len(n) + len(v) for n, v in sent_headers)
+    assert topic == DLQ and size < mib - 4096, "fits the broker's and producer's defaults"
+    names = dict(sent_headers)
+    assert names[events.DLQ_CODE_HEADER] and names[events.DLQ_REASON_HEADER]
+    assert f"{where[:5]}".encode() in names[events.DLQ_CLIPPED_HEADER]
+    assert sent == value[: len(sent or b"")] and key == project.encode()
+    requeued = letter(RawRecord(DLQ, 0, 0, key, sent, tuple(sent_headers))).original()
+    assert not {n for n, _ in requeued.headers} & {events.DLQ_CLIPPED_HEADER, "dlq_code"}
