@@ -22,11 +22,12 @@ from tests.e2e.harness import OutputWatcher, Topology, of
 
 
 def release(topo: Topology, project: str) -> dict[str, Any] | None:
-    """The project's release as ``helm list`` shows it (status, revision), or None."""
+    """The project's release as ``helm list --all`` shows it (status, revision), or None
+    (``--all``: without it Helm hides pending releases, the ones a fault leaves behind)."""
     out = subprocess.run(
         [
             str(topo.stack.helm_binary),
-            *("list", "-n", project, "-o", "json"),
+            *("list", "--all", "-n", project, "-o", "json"),
         ],
         env=topo.stack.subprocess_env(),
         capture_output=True,
