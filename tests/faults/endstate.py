@@ -22,12 +22,22 @@ from tests.e2e.harness import OutputWatcher, Topology, of
 
 
 def release(topo: Topology, project: str) -> dict[str, Any] | None:
-    """The project's release as ``helm list --all`` shows it (status, revision), or None
-    (``--all``: without it Helm hides pending releases, the ones a fault leaves behind)."""
+    """The project's release as ``helm list`` shows it (status, revision), or None
+    (pending ones too: Helm hides them by default, and they are what a fault leaves)."""
     out = subprocess.run(
         [
             str(topo.stack.helm_binary),
-            *("list", "--all", "-n", project, "-o", "json"),
+            *(
+                "list",
+                "--deployed",
+                "--failed",
+                "--pending",
+                "--uninstalling",
+                "-n",
+                project,
+                "-o",
+                "json",
+            ),
         ],
         env=topo.stack.subprocess_env(),
         capture_output=True,
