@@ -67,6 +67,10 @@ class Cluster(Protocol):
     async def managed_namespace_labels(self) -> dict[str, dict[str, str]]:
         """Live (not terminating) namespaces carrying our ownership label, with labels."""
 
+    async def workload_present(self, namespace: str, release: str) -> bool:
+        """Whether the release's Deployment exists and asks for a replica (not deleted
+        or scaled to zero by hand)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class OutboxMessage:

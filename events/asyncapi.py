@@ -26,6 +26,7 @@ from events.topics import (
     DEFAULT_DEAD_LETTER_TOPIC,
     DEFAULT_INPUT_TOPIC,
     DEFAULT_OUTPUT_TOPIC,
+    DLQ_CLIPPED_HEADER,
     DLQ_HEADERS,
 )
 
@@ -94,6 +95,10 @@ def _complete_dead_letter(message: dict[str, Any]) -> None:
     message["contentType"] = "application/octet-stream"
     properties: dict[str, dict[str, Any]] = {name: {"type": "string"} for name in DLQ_HEADERS}
     properties["dlq_reason"]["maxLength"] = 1000
+    properties[DLQ_CLIPPED_HEADER] = {
+        "type": "string",
+        "description": "Only on a record too big to copy whole: what was cut to fit.",
+    }
     message["headers"] = {
         "type": "object",
         "description": "The original record's headers, plus these (UTF-8 text).",

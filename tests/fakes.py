@@ -465,6 +465,7 @@ class FakeHelm:
         self.fail_next: list[Exception] = []
         self.stuck: set[str] = set()  # releases a rollback leaves pending
         self.refuse: dict[str, Exception] = {}  # verb -> error every such call raises
+        self.clusters: list[FakeCluster] = []  # the clusters this Helm installs into
 
     def _call(self, verb: str, release: str) -> None:
         self.calls.append((verb, release))
@@ -491,6 +492,8 @@ class FakeHelm:
         self.releases[(namespace, release)] = _Release(
             values, revision=(old.revision + 1 if old else 1)
         )
+        for cluster in self.clusters:  # an upgrade puts the chart's replicas back
+            cluster.scaled_down.discard((namespace, release))
 
     async def rollback(self, release: str, namespace: str) -> None:
         self._call("rollback", release)
@@ -510,12 +513,14 @@ class FakeCluster:
 
     def __init__(self, helm: FakeHelm) -> None:
         self.helm = helm
+        helm.clusters.append(self)
         self.namespaces: dict[str, dict[str, str]] = {}
         self.never_ready: set[str] = set()
         # Knobs: something that happens while a provision waits for readiness (a newer
         # event, a lost lease), and errors the next observations raise.
         self.during_wait: Callable[[str, str], Awaitable[object]] | None = None
         self.fail_observe: list[Exception] = []
+        self.scaled_down: set[tuple[str, str]] = set()  # (namespace, release) by hand
 
     async def ensure_namespace(self, name: str, labels: dict[str, str]) -> bool:
         created = name not in self.namespaces
@@ -557,6 +562,10 @@ class FakeCluster:
             for name, labels in self.namespaces.items()
             if labels.get(naming.MANAGED_BY_LABEL) == naming.MANAGER
         }
+
+    async def workload_present(self, namespace: str, release: str) -> bool:
+        key = (namespace, release)
+        return key in self.helm.releases and key not in self.scaled_down
 
     async def observe(self, namespace: str, release: str) -> Observed:
         if self.fail_observe:

@@ -253,6 +253,17 @@ class KubeCluster:
         """Raise unless the API server answers (the readiness probe: ``GET /version``)."""
         await self._call("probe API server", self._version.get_code, _request_timeout=(2, 3))
 
+    async def workload_present(self, namespace: str, release: str) -> bool:
+        deployments = await self._call(
+            "read deployment",
+            self._apps.list_namespaced_deployment,
+            namespace,
+            label_selector=f"app.kubernetes.io/instance={release}",
+        )
+        return bool(deployments.items) and all(
+            (d.spec.replicas if d.spec.replicas is not None else 1) >= 1 for d in deployments.items
+        )
+
     async def managed_namespaces(self) -> set[str]:
         """Names of the live (not terminating) namespaces this service manages."""
         return set(await self.managed_namespace_labels())

@@ -124,6 +124,9 @@ class LazyCluster:
     async def managed_namespace_labels(self) -> dict[str, dict[str, str]]:
         return await self._with(lambda c: c.managed_namespace_labels())
 
+    async def workload_present(self, namespace: str, release: str) -> bool:
+        return await self._with(lambda c: c.workload_present(namespace, release))
+
     def close(self) -> None:
         cluster, api, self._cluster, self._api = self._cluster, self._api, None, None
         if cluster is not None:

@@ -7,9 +7,11 @@ action, and observes again until the answer is terminal. The rules:
 - absent: install;
 - ``pending-install`` (an install interrupted mid-way): uninstall it, then install again;
 - ``pending-upgrade`` / ``pending-rollback``: roll back to the last good revision first;
-- deployed with exactly the wanted values: adopt it (no Helm write, so a replay into an
-  empty database reinstalls nothing);
-- anything else (deployed with other values, failed, superseded): upgrade.
+- deployed with exactly the wanted values and its workload in place: adopt it (no Helm
+  write, so a replay into an empty database reinstalls nothing);
+- anything else (deployed with other values, deployed but its Deployment deleted or
+  scaled to zero by hand, failed, superseded): upgrade, which puts back what the chart
+  says.
 
 Recovering a pending release is safe only because the caller holds the project's lease:
 no live worker owns that interrupted operation any more.
@@ -48,6 +50,9 @@ class ObservedRelease:
 
     info: ReleaseInfo
     values: Mapping[str, Any] | None = None
+    # False when the release's Deployment is gone or scaled to zero (changed by hand):
+    # its record says deployed, the cluster does not hold what it describes.
+    workload_present: bool = True
 
 
 class NextAction(enum.StrEnum):
@@ -79,6 +84,10 @@ def next_action(observed: ObservedRelease, wanted: Mapping[str, Any]) -> NextAct
         if info.raw_status == "pending-install":
             return NextAction.UNINSTALL_INTERRUPTED
         return NextAction.ROLLBACK_INTERRUPTED
-    if info.state is ReleaseState.DEPLOYED and observed.values == wanted:
+    if (
+        info.state is ReleaseState.DEPLOYED
+        and observed.values == wanted
+        and observed.workload_present
+    ):
         return NextAction.ADOPT
     return NextAction.UPGRADE

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable, Collection, Sequence
 import events
 from consumer.ports import Publisher
 from consumer.service.records import Consumed, RawRecord
-from events.topics import DLQ_HEADERS
+from events.topics import DLQ_CLIPPED_HEADER, DLQ_HEADERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +38,8 @@ class DeadLetter:
 
     def original(self) -> RawRecord:
         """The record as first consumed: every ``dlq_*`` header removed."""
-        kept = tuple((k, v) for k, v in self.record.headers if k not in DLQ_HEADERS)
+        ours = {*DLQ_HEADERS, DLQ_CLIPPED_HEADER}
+        kept = tuple((k, v) for k, v in self.record.headers if k not in ours)
         return dataclasses.replace(self.record, headers=kept)
 
 

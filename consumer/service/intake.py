@@ -190,9 +190,17 @@ class Intake:
         return [Outcome.DUPLICATE if old else next(applied) for old in known]
 
     async def dead_letter(self, record: RawRecord, code: str, reason: str) -> None:
-        """Publish ``record`` unchanged to the dead-letter topic, with why, and where from."""
+        """Publish ``record`` unchanged to the dead-letter topic, with why, and where from.
+
+        A record too big for the dead-letter topic (the input topic may take larger ones)
+        is clipped to fit, with ``dlq_clipped`` saying what was cut: sending it whole
+        would fail on every attempt and hold its partition forever.
+        """
+        key, value, kept, clipped = events.clip_for_dead_letter(
+            record.key, record.value, record.headers
+        )
         headers = [
-            *record.headers,
+            *kept,
             *events.dead_letter_headers(
                 code=code,
                 reason=reason,
@@ -201,7 +209,9 @@ class Intake:
                 offset=record.offset,
             ),
         ]
-        await self._publisher.send(self._dlq, record.key, record.value, headers)
+        if clipped:
+            headers.append((events.DLQ_CLIPPED_HEADER, clipped.encode("ascii")))
+        await self._publisher.send(self._dlq, key, value, headers)
         metrics.DEAD_LETTERS.labels(code=code).inc()
         log.warning(
             "dead-lettered record",

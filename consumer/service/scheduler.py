@@ -8,10 +8,12 @@ or ``deleting``), when a retry's backoff expires, or when another replica's leas
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import structlog
 
+from consumer.domain import naming
 from consumer.observability import metrics
 from consumer.ports import Clock, Cluster, UnitOfWorkFactory
 from consumer.service.loops import run_periodically
@@ -19,6 +21,7 @@ from consumer.service.orphans import OrphanSweep
 from consumer.service.workers import KeyedWorkers
 
 log = structlog.get_logger(__name__)
+DRIFT_READS = 8  # Deployment reads of one drift check in flight at once
 
 
 class Resync:
@@ -48,10 +51,14 @@ class Resync:
         self._last_orphan_sweep: datetime | None = None
 
     async def check_drift(self) -> int:
-        """Send running sessions whose namespace vanished back to provisioning.
+        """Send running sessions whose namespace vanished, or whose release's Deployment
+        is gone or scaled to zero (a release uninstalled or edited by hand), back to
+        provisioning.
 
-        One namespace list per check. Absence only ever leads to re-creating what the
-        log says should exist, never to deleting anything.
+        One namespace list per check, then one Deployment list per running session in a
+        namespace that is there (``DRIFT_READS`` at a time; a read that fails counts as
+        no drift). Absence only ever leads to re-creating what the log says should
+        exist, never to deleting anything.
         """
         if self._cluster is None:
             return 0
@@ -61,6 +68,7 @@ class Resync:
             return 0
         present = await self._cluster.managed_namespaces()
         missing = [p for p in running if p not in present]
+        missing += await self._without_workload([p for p in running if p in present])
         drifted = 0
         if missing:
             async with self._uow() as uow:
@@ -69,11 +77,28 @@ class Resync:
         if drifted:
             metrics.DRIFTED.inc(drifted)
             log.warning(
-                "sessions drifted: namespace gone, provisioning again",
+                "sessions drifted: namespace or workload gone, provisioning again",
                 projects=missing[:20],
                 count=drifted,
             )
         return drifted
+
+    async def _without_workload(self, projects: list[str]) -> list[str]:
+        cluster = self._cluster
+        assert cluster is not None
+        gate = asyncio.Semaphore(DRIFT_READS)
+
+        async def gone(project: str) -> bool:
+            async with gate:
+                ns, name = naming.namespace_for(project), naming.release_for(project)
+                try:
+                    return not await cluster.workload_present(ns, name)
+                except Exception as exc:  # one unreadable namespace must not stop the check
+                    log.warning("drift check: workload not read", project=project, error=repr(exc))
+                    return False
+
+        verdicts = await asyncio.gather(*(gone(p) for p in projects))
+        return [p for p, is_gone in zip(projects, verdicts, strict=True) if is_gone]
 
     async def once(self) -> int:
         """Submit every due session now; returns how many."""

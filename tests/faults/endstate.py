@@ -2,8 +2,8 @@
 
 For each project, the last event published decides: a create wants exactly one deployed
 release (installed once: revision 1 unless the test changed it), an Available Deployment
-and a ``SessionReady``; a delete wants no release and no namespace. Across the output
-topic, no event id may appear with two different contents.
+with a replica running and a ``SessionReady``; a delete wants no release and no
+namespace. Across the output topic, no event id may appear with two different contents.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+import asyncpg
 from kubernetes import client
 
 import events
@@ -21,11 +22,22 @@ from tests.e2e.harness import OutputWatcher, Topology, of
 
 
 def release(topo: Topology, project: str) -> dict[str, Any] | None:
-    """The project's release as ``helm list`` shows it (status, revision), or None."""
+    """The project's release as ``helm list`` shows it (status, revision), or None
+    (pending ones too: Helm hides them by default, and they are what a fault leaves)."""
     out = subprocess.run(
         [
             str(topo.stack.helm_binary),
-            *("list", "-n", project, "-o", "json"),
+            *(
+                "list",
+                "--deployed",
+                "--failed",
+                "--pending",
+                "--uninstalling",
+                "-n",
+                project,
+                "-o",
+                "json",
+            ),
         ],
         env=topo.stack.subprocess_env(),
         capture_output=True,
@@ -40,17 +52,41 @@ def release(topo: Topology, project: str) -> dict[str, Any] | None:
 
 
 def _available(apps: client.AppsV1Api, namespace: str) -> bool:
+    """Every Deployment Available with a replica running (a Deployment scaled to 0 by
+    hand counts as Available to Kubernetes; the chart always wants one replica)."""
     deployments = apps.list_namespaced_deployment(namespace).items
     return bool(deployments) and all(
         any(c.type == "Available" and c.status == "True" for c in d.status.conditions or [])
+        and (d.spec.replicas or 0) >= 1
+        and (d.status.available_replicas or 0) >= 1
         for d in deployments
     )
 
 
+async def statuses(topo: Topology, projects: Collection[str]) -> dict[str, str]:
+    """Each project's session status as the service's database holds it."""
+    dsn = topo.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT project_uuid, status FROM sessions WHERE project_uuid = ANY($1::text[])",
+            list(projects),
+        )
+    finally:
+        await conn.close()
+    return {r["project_uuid"]: r["status"] for r in rows}
+
+
 async def mismatches(
-    topo: Topology, api: client.ApiClient, last: Mapping[str, str], out: OutputWatcher
+    topo: Topology,
+    api: client.ApiClient,
+    last: Mapping[str, str],
+    out: OutputWatcher,
+    *,
+    upgraded: Collection[str] = (),
 ) -> list[str]:
-    """What disagrees with the log (empty when the end state matches)."""
+    """What disagrees with the log (empty when the end state matches). ``upgraded``:
+    projects whose release the scenario expects at a later revision (a repair upgrades)."""
     await out.poll()
     seen = out.decoded()
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
@@ -65,7 +101,7 @@ async def mismatches(
         if kind == "created":
             if rel is None or rel["status"] != "deployed":
                 wrong.append(f"{project}: release {rel and rel['status']}, want deployed")
-            elif int(rel["revision"]) != 1:
+            elif int(rel["revision"]) != 1 and project not in upgraded:
                 wrong.append(f"{project}: revision {rel['revision']} (installed more than once)")
             elif not await asyncio.to_thread(_available, apps, project):
                 wrong.append(f"{project}: Deployment not Available")
@@ -87,12 +123,14 @@ async def converge(
     last: Mapping[str, str],
     out: OutputWatcher,
     timeout: float,
+    *,
+    upgraded: Collection[str] = (),
 ) -> tuple[float, list[str]]:
     """Wait until the end state matches the log; (seconds taken, mismatches left)."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    wrong = await mismatches(topo, api, last, out)
+    wrong = await mismatches(topo, api, last, out, upgraded=upgraded)
     while wrong and loop.time() - started < timeout:
         await asyncio.sleep(2)
-        wrong = await mismatches(topo, api, last, out)
+        wrong = await mismatches(topo, api, last, out, upgraded=upgraded)
     return loop.time() - started, wrong

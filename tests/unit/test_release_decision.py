@@ -16,7 +16,7 @@ from consumer.domain.release import (
     reads_values,
 )
 from consumer.service.actions.provision import converge_release
-from tests.fakes import FakeHelm, _Release
+from tests.fakes import FakeCluster, FakeHelm, _Release
 
 WANTED: dict[str, Any] = {"project": {"uuid": "p"}, "user": {"id": 2}}
 OTHER: dict[str, Any] = {"project": {"uuid": "p"}, "user": {"id": 3}}
@@ -84,3 +84,26 @@ async def test_a_release_that_stays_pending_is_left_for_a_retry() -> None:
     with pytest.raises(TransientError, match="still pending"):
         await converge_release(helm, "rel", "ns", WANTED)
     assert [verb for verb, _ in helm.mutating_calls()] == ["rollback"] * 3
+
+
+def test_a_deployed_release_whose_workload_is_gone_is_upgraded_not_adopted() -> None:
+    """Same values, but the Deployment was deleted or scaled to zero by hand: adopting
+    would keep a release that serves nothing; an upgrade puts the chart's objects back."""
+    info = ReleaseInfo(ReleaseState.DEPLOYED, "deployed", revision=1)
+    assert next_action(ObservedRelease(info, WANTED, workload_present=False), WANTED) is (
+        NextAction.UPGRADE
+    )
+    assert next_action(ObservedRelease(info, WANTED), WANTED) is NextAction.ADOPT
+
+
+async def test_converge_upgrades_a_release_scaled_to_zero_by_hand() -> None:
+    helm = FakeHelm()
+    cluster = FakeCluster(helm)
+    helm.releases[("ns", "rel")] = _Release(dict(WANTED), status="deployed")
+    assert await converge_release(helm, "rel", "ns", WANTED, cluster=cluster) is NextAction.ADOPT
+    cluster.scaled_down.add(("ns", "rel"))
+    assert await converge_release(helm, "rel", "ns", WANTED, cluster=cluster) is (
+        NextAction.UPGRADE
+    )
+    assert [verb for verb, _ in helm.mutating_calls()] == ["upgrade"]
+    assert await cluster.workload_present("ns", "rel")

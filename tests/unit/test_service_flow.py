@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import events
 from consumer.domain.errors import PermanentError, TransientError
 from consumer.domain.model import Desired, Status
@@ -330,3 +332,73 @@ async def test_vanished_namespace_is_provisioned_again(world: World, project: st
     first, second = world.published(project)
     assert isinstance(second.data, events.SessionReady) and first.id != second.id
     assert [c[0] for c in world.helm.mutating_calls()] == ["upgrade", "upgrade"]
+
+
+@pytest.mark.parametrize("by_hand", ["helm uninstall", "scaled to zero"])
+async def test_a_workload_removed_by_hand_is_provisioned_again(
+    world: World, project: str, by_hand: str
+) -> None:
+    """The namespace stays, but the release was uninstalled or its Deployment scaled to
+    zero by hand: the drift check sees it, and the repair upgrades (adopting the release
+    as it stands would announce a session that serves nothing)."""
+    from datetime import timedelta
+
+    from consumer.domain import naming
+    from consumer.service.scheduler import Resync
+    from consumer.service.workers import KeyedWorkers
+
+    await world.intake.handle(world.record(world.created(project)))
+    await world.settle()
+    resync = Resync(
+        uow=world.uow,
+        workers=KeyedWorkers(world.reconciler.reconcile, 1),
+        clock=world.clock,
+        interval=1,
+        lifetime=timedelta(days=365),
+        cluster=world.cluster,
+    )
+    assert await resync.check_drift() == 0, "nothing drifted yet"
+    key = (naming.namespace_for(project), naming.release_for(project))
+    if by_hand == "helm uninstall":
+        await world.helm.uninstall(key[1], key[0])
+    else:
+        world.cluster.scaled_down.add(key)
+    assert await resync.check_drift() == 1
+    await world.settle()
+    session = await world.sessions.get(project)
+    assert session is not None and session.status is Status.RUNNING
+    assert await world.cluster.workload_present(*key)
+    first, second = world.published(project)
+    assert isinstance(second.data, events.SessionReady) and first.id != second.id
+    verbs = [c[0] for c in world.helm.mutating_calls()]
+    assert verbs[-1] == "upgrade" and verbs.count("upgrade") == 2
+    assert await resync.check_drift() == 0, "repaired: no drift any more"
+
+
+@pytest.mark.parametrize("where", ["value", "headers"])
+async def test_a_record_too_big_for_the_dead_letter_topic_is_clipped_to_fit(
+    world: World, project: str, where: str
+) -> None:
+    """An input topic may take records bigger than the broker's default of 1 MiB, which
+    the dead-letter topic keeps (and the producer's default request size): copied whole,
+    such a record fails to send on every attempt and holds its partition for good."""
+    from consumer.service.dead_letters import letter
+
+    mib = 1024 * 1024
+    headers: tuple[tuple[str, bytes], ...] = (("ce_specversion", b"1.0"),)
+    value = b"{" + b" " * 100
+    if where == "value":
+        value = b"{" + b" " * mib
+    else:
+        headers += tuple((f"x-junk-{i}", b"j" * 20_000) for i in range(100))
+    big = RawRecord("in", 0, 7, project.encode(), value, headers)
+    assert await world.intake.handle(big) is Outcome.DEAD_LETTERED
+    [(topic, key, sent, sent_headers)] = world.publisher.sent
+    size = len(key or b"") + len(sent or b"") + sum(len(n) + len(v) for n, v in sent_headers)
+    assert topic == DLQ and size < mib - 4096, "fits the broker's and producer's defaults"
+    names = dict(sent_headers)
+    assert names[events.DLQ_CODE_HEADER] and names[events.DLQ_REASON_HEADER]
+    assert f"{where[:5]}".encode() in names[events.DLQ_CLIPPED_HEADER]
+    assert sent == value[: len(sent or b"")] and key == project.encode()
+    requeued = letter(RawRecord(DLQ, 0, 0, key, sent, tuple(sent_headers))).original()
+    assert not {n for n, _ in requeued.headers} & {events.DLQ_CLIPPED_HEADER, "dlq_code"}

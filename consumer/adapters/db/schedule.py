@@ -83,7 +83,7 @@ class SqlSchedule:
         return list(result.scalars())
 
     async def mark_drifted(self, project_uuids: Sequence[str], now: datetime) -> int:
-        """Running sessions whose namespace vanished go back to ``pending`` (re-provision).
+        """Running sessions whose namespace or workload vanished go back to ``pending``.
 
         Only sessions still ``running`` and not leased (an expired lease is free) are
         touched, so a session being worked on or deleted meanwhile is left alone.

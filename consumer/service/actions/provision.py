@@ -3,8 +3,9 @@
 Every step is idempotent, so an interrupted provision is simply run again. What to do
 with the release is the domain's decision (``domain.release.next_action``); this module
 only observes the release, runs the action it names, and observes again after a
-recovery, so an existing release with the same values is adopted without an upgrade and
-one stuck in ``pending-*`` is recovered first.
+recovery, so an existing release with the same values is adopted without an upgrade, one
+stuck in ``pending-*`` is recovered first, and one whose Deployment was deleted or scaled
+to zero by hand is upgraded (which puts back what the chart describes).
 
 The first observation is skipped when this provision created the namespace: Helm keeps a
 release's records in its namespace, so a namespace made a moment ago holds none, and
@@ -58,21 +59,33 @@ async def provision(
             session, ingress_host=endpoints.ingress_host(config.url_template, session.project_uuid)
         ),
     )
-    await converge_release(helm, name, ns, wanted, fresh_namespace=created)
+    await converge_release(helm, name, ns, wanted, fresh_namespace=created, cluster=cluster)
     await cluster.wait_deployment_available(ns, name, config.ready_timeout)
     observed = await cluster.observe(ns, name)
     return endpoints.build(config.url_template, session.project_uuid, ns, observed)
 
 
-async def observe_release(helm: Helm, name: str, ns: str) -> ObservedRelease:
-    """The release's status, and its current values when the decision needs them."""
+async def observe_release(
+    helm: Helm, name: str, ns: str, cluster: Cluster | None = None
+) -> ObservedRelease:
+    """The release's status, and its current values and (given the cluster) whether its
+    workload is in place, when the decision needs them."""
     info = await helm.status(name, ns)
-    current = await helm.get_values(name, ns) if release.reads_values(info) else None
-    return ObservedRelease(info, current)
+    if not release.reads_values(info):
+        return ObservedRelease(info)
+    current = await helm.get_values(name, ns)
+    present = await cluster.workload_present(ns, name) if cluster is not None else True
+    return ObservedRelease(info, current, present)
 
 
 async def converge_release(
-    helm: Helm, name: str, ns: str, wanted: dict[str, Any], *, fresh_namespace: bool = False
+    helm: Helm,
+    name: str,
+    ns: str,
+    wanted: dict[str, Any],
+    *,
+    fresh_namespace: bool = False,
+    cluster: Cluster | None = None,
 ) -> NextAction:
     """Observe, run the next action, repeat after a recovery; returns the last action.
 
@@ -82,7 +95,7 @@ async def converge_release(
         if fresh_namespace and attempt == 0:
             observed = ObservedRelease(ReleaseInfo(ReleaseState.ABSENT), None)
         else:
-            observed = await observe_release(helm, name, ns)
+            observed = await observe_release(helm, name, ns, cluster)
         action = release.next_action(observed, wanted)
         log.info(
             "helm release action",
@@ -90,6 +103,7 @@ async def converge_release(
             release_action=action.value,
             status=observed.info.raw_status,
             revision=observed.info.revision,
+            workload_present=observed.workload_present,
         )
         if action is NextAction.UNINSTALL_INTERRUPTED:
             await helm.uninstall(name, ns)
