@@ -9,7 +9,8 @@ code-server opened ``/workspace``; the three URLs of the event answer through th
 controller (``/vscode`` with VS Code's workbench) only to their owner: anonymously they are
 refused (401), with a link the service minted for the owner they open, with a token for
 another project they are refused (403), as the stack's forward-auth asks the service;
-``kubectl logs`` shows the containers' output; ``ProjectDeleted`` leaves no running container of the namespace in containerd.
+``kubectl logs`` shows the containers' output; ``ProjectDeleted`` leaves no running
+container of the namespace in containerd.
 It prints the time from ``ProjectCreated`` to ``SessionReady`` and to a browser-ready
 ``/vscode`` (the README's figure).
 """
