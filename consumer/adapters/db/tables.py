@@ -56,6 +56,8 @@ sessions = sa.Table(
     sa.Column("expires_at", TZ, nullable=False),
     sa.Column("ready_at", TZ),
     sa.Column("deleted_at", TZ),
+    # Why the session is wanted absent (``EndReason``): deleted or expired; null while present.
+    sa.Column("end_reason", sa.String(16)),
     sa.Index("ix_sessions_work", "status", "next_attempt_at"),
 )
 
