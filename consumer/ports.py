@@ -22,6 +22,7 @@ from typing import Any, Protocol, Self
 from consumer.domain.endpoints import Observed
 from consumer.domain.model import LogPosition, SessionState, TopicEpoch
 from consumer.domain.release import ReleaseInfo
+from consumer.domain.retention import LogStart
 
 
 class Helm(Protocol):
@@ -173,7 +174,19 @@ class Schedule(Protocol):
         """
 
     async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
-        """Push out the expiry of running sessions that would expire within a day."""
+        """Push out the expiry of running sessions that would expire within a day
+        (``SESSION_RENEWAL=always``: sessions never expire)."""
+
+    async def lapsed(self, now: datetime, *, limit: int = 500) -> list[str]:
+        """Projects wanted present whose expiry passed (``domain.expiry.lapsed``)."""
+
+    async def ended(self, before: datetime, *, limit: int = 1000) -> list[SessionState]:
+        """Unleased ``deleted`` and ``failed`` sessions last changed before ``before``,
+        oldest first: the candidates of retention (``domain.retention`` decides)."""
+
+    async def forget(self, sessions: Sequence[SessionState]) -> list[str]:
+        """Delete the rows of ``sessions`` that are unchanged since read (same
+        ``updated_at``) and unleased; the projects whose rows went."""
 
     async def running(self) -> list[str]:
         """Projects whose session is running and wanted."""
@@ -293,6 +306,13 @@ class TopicIdentity(Protocol):
 
     async def epoch(self, topic: str, *, max_age: float) -> TopicEpoch:
         """The answer, asked of the cluster unless one no older than ``max_age`` s is known."""
+
+
+class LogStarts(Protocol):
+    """Where the input topic begins now (Kafka deletes old records by its retention)."""
+
+    async def log_start(self, topic: str) -> LogStart:
+        """The topic's id and each partition's earliest offset still delivered."""
 
 
 class Clock(Protocol):

@@ -297,4 +297,6 @@ def test_session_deleted_accepts_an_explicit_deleted_reason(
 
 def test_session_deleted_refuses_an_unknown_reason(session_deleted: SessionDeleted) -> None:
     payload = _json(session_deleted) | {"reason": "evicted"}
-    assert _errors(SessionDeleted, payload) == [("reason", "Input should be 'deleted' or 'expired'")]
+    assert _errors(SessionDeleted, payload) == [
+        ("reason", "Input should be 'deleted' or 'expired'")
+    ]
