@@ -1,4 +1,4 @@
-"""sessions.end_reason: why a session is wanted absent (deleted or expired)
+"""sessions.end_reason (why a session is wanted absent) and the expiry sweep's index
 
 Revision ID: 0005
 Revises: 0004
@@ -22,7 +22,17 @@ def upgrade() -> None:
     op.add_column("sessions", sa.Column("end_reason", sa.String(16), nullable=True))
     # Rows wanted absent so far were all deleted by the log.
     op.execute("UPDATE sessions SET end_reason = 'deleted' WHERE desired = 'absent'")
+    op.create_index(
+        "ix_sessions_expiry",
+        "sessions",
+        ["expires_at"],
+        unique=False,
+        postgresql_where=sa.text("desired = 'present'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_sessions_expiry", table_name="sessions", postgresql_where=sa.text("desired = 'present'")
+    )
     op.drop_column("sessions", "end_reason")
