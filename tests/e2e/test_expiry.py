@@ -1,10 +1,15 @@
 """Expiry on the real stack: a session with a short lifetime, never renewed, is torn down
 with ``SessionDeleted`` reason expired and its namespace is gone; replaying the input
-topic from the start does not bring it back; a later ``ProjectCreated`` does."""
+topic from the start does not bring it back; a later ``ProjectCreated`` does. The owner
+opening a session (the access endpoint) keeps it alive."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +112,51 @@ async def test_unrenewed_session_expires_and_replay_does_not_bring_it_back(
     assert not namespace_exists(core, project)
     last = of(seen, project, events.SessionDeleted)[-1].data
     assert isinstance(last, events.SessionDeleted) and last.reason == "deleted"
+
+
+def _open(port: int, project: str, user_id: int) -> int:
+    """The owner asks for an access link (what the UI does to open the session)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/sessions/project/{project}/access",
+        data=json.dumps({"user_id": user_id}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+async def test_owner_opening_the_session_keeps_it_alive(
+    topo: Topology, core: client.CoreV1Api, tmp_path: Path
+) -> None:
+    project = new_project()
+    keys = tmp_path / "access-keys"
+    keys.write_text("k" * 32 + "\n")
+    bootstrap = topo.stack.kafka_bootstrap_servers
+    env = ENV | {"DEVSESSIONS_ACCESS_KEYS_FILE": str(keys)}
+    with running(topo, tmp_path / "service.log", **env) as service:
+        async with (
+            EventPublisher(bootstrap, topic=topo.input_topic) as pub,
+            OutputWatcher(bootstrap, topo.output_topic) as out,
+        ):
+            await pub.publish(created(project, user_id=123))
+            await out.wait_for(lambda s: of(s, project, events.SessionReady), 180)
+            first = (await row(topo.database_url, project))["expires_at"]
+            opened_until = time.monotonic() + LIFETIME_SECONDS * 1.5
+            while time.monotonic() < opened_until:
+                assert _open(service.port, project, 123) == 200
+                assert _open(service.port, project, 999) == 403
+                await out.poll()
+                assert not of(out.decoded(), project, events.SessionDeleted), "expired though open"
+                await asyncio.sleep(4)
+            renewed = await row(topo.database_url, project)
+            assert renewed["status"] == "running" and renewed["expires_at"] > first
+            assert namespace_exists(core, project)
+            # Nobody opens it any more: it lapses.
+            seen = await out.wait_for(lambda s: of(s, project, events.SessionDeleted), 120)
+    [gone] = of(seen, project, events.SessionDeleted)
+    assert isinstance(gone.data, events.SessionDeleted) and gone.data.reason == "expired"
+    assert not namespace_exists(core, project)
