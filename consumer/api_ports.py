@@ -1,7 +1,9 @@
 """Narrow interfaces the HTTP API needs: session reads, change notifications, intents.
 
 Kept apart from ``consumer.ports`` (the service layer's ports) because the API reads
-sessions and publishes intent but never writes session state. Adapters: PostgreSQL
+sessions and publishes intent but never writes session state, with one exception: the
+owner opening a session is evidence that the project lives, which renews its expiry
+(``SessionRenewals``, one column, never pulled in). Adapters: PostgreSQL
 reads and LISTEN/NOTIFY in ``consumer.adapters.db``, the input-topic publisher in
 ``consumer.adapters.kafka_intents``; unit tests use fakes. Only ``consumer.bootstrap``
 chooses implementations.
@@ -10,6 +12,7 @@ chooses implementations.
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from typing import Protocol
 
 from consumer.domain.model import SessionState, Status
@@ -46,3 +49,12 @@ class IntentLog(Protocol):
     """Publishes project events to the input topic; raises ``LogUnavailable`` if it cannot."""
 
     async def publish(self, data: ProjectCreated | ProjectDeleted, *, event_id: str) -> None: ...
+
+
+class SessionRenewals(Protocol):
+    """Pushes out a live session's expiry (evidence of life seen by the API)."""
+
+    async def renew(self, project_uuid: str, *, until: datetime) -> bool:
+        """Expiry becomes at least ``until`` if the session is still wanted present;
+        False when it is not (deleted, expired meanwhile, unknown)."""
+        ...

@@ -26,9 +26,11 @@ from consumer.adapters.db.engine import make_engine, upgrade
 from consumer.adapters.db.locks import SqlLocks
 from consumer.adapters.db.notify import PgSessionChanges
 from consumer.adapters.db.session_reads import SqlSessionReads
+from consumer.adapters.db.session_renewals import SqlSessionRenewals
 from consumer.adapters.helm_cli import HelmCli
 from consumer.adapters.kafka_in import Follower, read_log
 from consumer.adapters.kafka_intents import KafkaIntentLog
+from consumer.adapters.kafka_log_start import KafkaLogStarts
 from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kafka_progress import KafkaLogProgress
 from consumer.adapters.kafka_topics import KafkaTopicIdentity
@@ -44,12 +46,14 @@ from consumer.ports import (
     Helm,
     Locks,
     LogProgress,
+    LogStarts,
     Publisher,
     TopicIdentity,
     UnitOfWorkFactory,
 )
 from consumer.service.actions.provision import ProvisionConfig
 from consumer.service.cluster_gate import gated
+from consumer.service.expiry import Expiry
 from consumer.service.health import Probe
 from consumer.service.intake import Intake
 from consumer.service.messages import MessageFactory
@@ -58,6 +62,7 @@ from consumer.service.queries import SessionQueries
 from consumer.service.reconciler import ReconcileConfig, Reconciler
 from consumer.service.records import Consumed
 from consumer.service.relay import OutboxRelay
+from consumer.service.retention import Retention
 from consumer.service.scheduler import Resync
 from consumer.service.workers import KeyedWorkers
 from consumer.settings import Settings
@@ -86,9 +91,11 @@ class Service:
     relay: OutboxRelay
     resync: Resync
     session_reads: SqlSessionReads
+    session_renewals: SqlSessionRenewals
     session_changes: PgSessionChanges
     intent_log: KafkaIntentLog
     topics: KafkaTopicIdentity | None = None
+    log_starts: KafkaLogStarts | None = None
     helm: HelmCli | None = None
     tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
 
@@ -133,6 +140,9 @@ class Service:
         await self.publisher.stop()
         await self.intent_log.stop()
         await self.session_changes.stop()
+        if self.log_starts is not None:
+            with contextlib.suppress(Exception):
+                await self.log_starts.close()
         if self.topics is not None:
             with contextlib.suppress(Exception):
                 await self.topics.close()
@@ -225,6 +235,7 @@ def wire(
     probe: ClusterProbe | None = None,
     topics: TopicIdentity | None = None,
     progress: LogProgress | None = None,
+    log_starts: LogStarts | None = None,
 ) -> Parts:
     """Connect intake, reconciler, workers, relay and resync over the given ports.
 
@@ -288,6 +299,9 @@ def wire(
         images=images,
         topics=topics,
     )
+    expiry = None
+    if settings.session_renewal == "evidence":
+        expiry = Expiry(uow=uow, clock=clock, on_work=on_work or workers.submit)
     resync = Resync(
         uow=uow,
         workers=workers,
@@ -305,6 +319,13 @@ def wire(
             else None
         ),
         orphan_interval=timedelta(seconds=settings.orphan_sweep_interval_seconds),
+        expiry=expiry,
+        retention=Retention(
+            uow=uow,
+            log_starts=log_starts,
+            topic=settings.input_topic,
+            keep=timedelta(days=settings.session_retention_days),
+        ),
     )
     return Parts(intake, reconciler, workers, relay, resync)
 
@@ -414,11 +435,13 @@ def build(
             openapi_validation=settings.helm_openapi_validation,
         )
     topics = KafkaTopicIdentity(settings.kafka_bootstrap_servers)
+    log_starts = KafkaLogStarts(settings.kafka_bootstrap_servers, topics)
     parts = wire(
         settings,
         uow=uow,
         locks=SqlLocks(engine),
         topics=topics,
+        log_starts=log_starts,
         publisher=publisher,
         helm=helm,
         cluster=cluster,
@@ -439,6 +462,7 @@ def build(
         relay=parts.relay,
         resync=parts.resync,
         session_reads=SqlSessionReads(engine),
+        session_renewals=SqlSessionRenewals(engine),
         session_changes=PgSessionChanges(settings.database_url),
         intent_log=KafkaIntentLog(
             settings.kafka_bootstrap_servers,
@@ -447,5 +471,6 @@ def build(
             timeout_seconds=settings.api_publish_timeout_seconds,
         ),
         topics=topics,
+        log_starts=log_starts,
         helm=cli,
     )

@@ -22,6 +22,7 @@ from typing import Any, Protocol, Self
 from consumer.domain.endpoints import Observed
 from consumer.domain.model import LogPosition, SessionState, TopicEpoch
 from consumer.domain.release import ReleaseInfo
+from consumer.domain.retention import LogStart
 
 
 class Helm(Protocol):
@@ -182,7 +183,19 @@ class Schedule(Protocol):
         """
 
     async def renew_expiry(self, now: datetime, lifetime_seconds: float) -> int:
-        """Push out the expiry of running sessions that would expire within a day."""
+        """Push out the expiry of running sessions that would expire within a day
+        (``SESSION_RENEWAL=always``: sessions never expire)."""
+
+    async def lapsed(self, now: datetime, *, limit: int = 500) -> list[str]:
+        """Projects wanted present whose expiry passed (``domain.expiry.lapsed``)."""
+
+    async def ended(self, before: datetime, *, limit: int = 1000) -> list[SessionState]:
+        """Unleased ``deleted`` and ``failed`` sessions last changed before ``before``,
+        oldest first: the candidates of retention (``domain.retention`` decides)."""
+
+    async def forget(self, sessions: Sequence[SessionState]) -> list[str]:
+        """Delete the rows of ``sessions`` that are unchanged since read (same
+        ``updated_at``) and unleased; the projects whose rows went."""
 
     async def running(self) -> list[str]:
         """Projects whose session is running and wanted."""
@@ -313,6 +326,13 @@ class LogProgress(Protocol):
     async def caught_up(self, group: str, topic: str) -> bool:
         """True when ``group`` has committed the end of every partition of ``topic`` (no
         lag anywhere); False when it lags, or when that cannot be told."""
+
+
+class LogStarts(Protocol):
+    """Where the input topic begins now (Kafka deletes old records by its retention)."""
+
+    async def log_start(self, topic: str) -> LogStart:
+        """The topic's id and each partition's earliest offset still delivered."""
 
 
 class Clock(Protocol):

@@ -8,6 +8,7 @@ reads the environment. ``KUBECONFIG`` keeps its conventional unprefixed name so 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import (
     AliasChoices,
@@ -96,7 +97,15 @@ class Settings(BaseSettings):
     # On SIGTERM, in-flight actions get this long; the rest is cancelled and resumed by the
     # next owner (keep consumer-budget + this + relay flush under the pod's grace period).
     shutdown_drain_seconds: PositiveFloat = 60.0
-    session_lifetime_days: PositiveInt = 365
+    # A session's expiry (fractions allowed), renewed by evidence that its project lives:
+    # a ProjectCreated for it, its owner opening it (POST .../access). Past it, the
+    # session is torn down (SessionDeleted reason "expired"). SESSION_RENEWAL=always
+    # renews every running session on each resync instead: nothing expires.
+    session_lifetime_days: PositiveFloat = 365
+    session_renewal: Literal["evidence", "always"] = "evidence"
+    # Ended (deleted, failed) session rows are forgotten this long after their last
+    # change, once the input log no longer holds their high-water mark.
+    session_retention_days: PositiveFloat = 30
     # Inbox ids and published outbox rows are kept this long; the high-water marks keep
     # order without them.
     inbox_retention_days: PositiveInt = 30

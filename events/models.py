@@ -117,11 +117,24 @@ class SessionReady(_OutputEvent):
 
 
 class SessionDeleted(_OutputEvent):
-    """The project's release is uninstalled and its namespace is gone."""
+    """The project's release is uninstalled and its namespace is gone.
+
+    ``reason`` says why: the project was deleted, or its session expired without renewal.
+    It is left out of the JSON at its default, so every ``SessionDeleted`` a reader of
+    the older contract could receive is unchanged; only ``expired`` ones carry it.
+    """
 
     namespace: DnsLabel
     release_name: ReleaseName
     deleted_at: AwareDatetime
+    reason: Literal["deleted", "expired"] = Field(
+        default="deleted",
+        exclude_if=lambda value: value == "deleted",
+        description=(
+            "Why the session ended: the project was deleted (the default, omitted on"
+            " the wire), or the session expired without renewal."
+        ),
+    )
 
 
 class SessionFailed(_OutputEvent):

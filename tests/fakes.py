@@ -29,6 +29,7 @@ from consumer.domain.model import (
     TopicEpoch,
 )
 from consumer.domain.release import ReleaseInfo, ReleaseState
+from consumer.domain.retention import LogStart
 from consumer.ports import InboxEntry, InboxKey, OutboxMessage, OutboxRow
 
 Sent = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
@@ -123,6 +124,8 @@ class FakeDatabase:
     def apply(self, unit: FakeUnitOfWork) -> None:
         """Make ``unit``'s staged changes the committed state."""
         self.rows.update(unit.staged_rows)
+        for uuid in unit.forgotten_rows:
+            self.rows.pop(uuid, None)
         for key in unit.pruned_inbox:
             self.inbox.pop(key, None)
             self.inbox_projects.pop(key, None)
@@ -204,6 +207,7 @@ class FakeUnitOfWork:
         self.staged_sent: dict[int, datetime] = {}
         self.pruned_inbox: set[tuple[str, str, str]] = set()
         self.pruned_outbox: list[FakeOutboxRow] = []
+        self.forgotten_rows: set[str] = set()  # session rows deleted by retention
         self.locked: list[list[str]] = []  # the projects of each lock_many, as locked
         self.sessions = FakeSessions(self)
         self.leases = FakeLeases(self)
@@ -232,6 +236,8 @@ class FakeUnitOfWork:
 
     def row(self, project_uuid: str) -> FakeRow | None:
         """The row as this transaction sees it (its own writes first)."""
+        if project_uuid in self.forgotten_rows:
+            return None
         return self.staged_rows.get(project_uuid) or self.db.rows.get(project_uuid)
 
     def write(self, project_uuid: str) -> FakeRow | None:
@@ -244,7 +250,8 @@ class FakeUnitOfWork:
         return self.staged_rows[project_uuid]
 
     def all_rows(self) -> dict[str, FakeRow]:
-        return self.db.rows | self.staged_rows
+        rows = self.db.rows | self.staged_rows
+        return {u: r for u, r in rows.items() if u not in self.forgotten_rows}
 
 
 class FakeSessions:
@@ -368,6 +375,41 @@ class FakeSchedule:
                 row.state = dataclasses.replace(s, expires_at=now + lifetime)
                 count += 1
         return count
+
+    async def lapsed(self, now: datetime, *, limit: int = 500) -> list[str]:
+        found = [
+            (r.state.expires_at, u)
+            for u, r in self._uow.all_rows().items()
+            if r.state.desired is Desired.PRESENT and r.state.expires_at <= now
+        ]
+        return [u for _, u in sorted(found)][:limit]
+
+    async def ended(self, before: datetime, *, limit: int = 1000) -> list[SessionState]:
+        db_now = self._uow.db.clock.now()
+        found = [
+            r.state
+            for r in self._uow.all_rows().values()
+            if r.state.status in (Status.DELETED, Status.FAILED)
+            and r.state.updated_at < before
+            and not r.leased(db_now)
+        ]
+        return sorted(found, key=lambda s: s.updated_at)[:limit]
+
+    async def forget(self, sessions: Sequence[SessionState]) -> list[str]:
+        gone = []
+        for seen in sessions:
+            row = self._uow.row(seen.project_uuid)
+            if (
+                row is None
+                or row.state.updated_at != seen.updated_at
+                or row.state.status not in (Status.DELETED, Status.FAILED)
+                or row.leased(self._uow.db.clock.now())
+            ):
+                continue
+            self._uow.staged_rows.pop(seen.project_uuid, None)
+            self._uow.forgotten_rows.add(seen.project_uuid)
+            gone.append(seen.project_uuid)
+        return gone
 
     async def running(self) -> list[str]:
         return [
@@ -605,6 +647,22 @@ class FakeLogProgress:
     async def caught_up(self, group: str, topic: str) -> bool:
         self.asked.append((group, topic))
         return self.caught
+
+
+class FakeLogStarts:
+    """The input topic's start as the test sets it (``start``); ``fail`` makes lookups
+    raise, as when Kafka does not answer."""
+
+    def __init__(self, start: LogStart | None = None) -> None:
+        self.start = start or LogStart(topic_id=None, earliest={})
+        self.fail: Exception | None = None
+        self.lookups = 0
+
+    async def log_start(self, topic: str) -> LogStart:
+        self.lookups += 1
+        if self.fail is not None:
+            raise self.fail
+        return self.start
 
 
 class FakePublisher:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from consumer.domain import backoff, naming
-from consumer.domain.model import Cause, Desired, LogPosition, SessionState, Status
+from consumer.domain.model import Cause, Desired, EndReason, LogPosition, SessionState, Status
 
 
 class Reply(enum.StrEnum):
@@ -138,25 +138,34 @@ def _on_created(
     if current is None:
         fresh = _new_session(event.project_uuid, cause, position, now, lifetime)
         return IntakeDecision(
-            _want_present(fresh, event, cause, now), reconcile=True, reason="new project"
+            _want_present(fresh, event, cause, now, lifetime),
+            reconcile=True,
+            reason="new project",
         )
-    seen = dataclasses.replace(current, high_water=position, updated_at=now)
+    # A ProjectCreated is evidence that the project lives: it renews the expiry.
+    seen = dataclasses.replace(
+        current,
+        high_water=position,
+        updated_at=now,
+        expires_at=max(current.expires_at, now + lifetime),
+    )
     same_spec = current.desired is Desired.PRESENT and (
         current.project_id,
         current.user_id,
         current.overrides,
     ) == (event.project_id, event.user_id, event.overrides)
     if same_spec and current.status is Status.RUNNING and current.endpoints is not None:
-        renewed = dataclasses.replace(seen, expires_at=now + lifetime)
         return IntakeDecision(
-            renewed,
+            seen,
             replies=(Reply.SESSION_READY,),
             reason="already running: republish SessionReady",
         )
     if same_spec and current.status in (Status.PENDING, Status.PROVISIONING):
         return IntakeDecision(seen, reason="already being provisioned")
     reason = "revive failed session" if current.status is Status.FAILED else "(re)provision"
-    return IntakeDecision(_want_present(seen, event, cause, now), reconcile=True, reason=reason)
+    return IntakeDecision(
+        _want_present(seen, event, cause, now, lifetime), reconcile=True, reason=reason
+    )
 
 
 def _on_deleted(
@@ -175,13 +184,17 @@ def _on_deleted(
             desired=Desired.ABSENT,
             deleted_at=now,
             expires_at=now,
+            end_reason=EndReason.DELETED,
         )
         return IntakeDecision(
             tombstone,
             replies=(Reply.SESSION_DELETED,),
             reason="unknown project: record tombstone, republish SessionDeleted",
         )
-    seen = dataclasses.replace(current, high_water=position, updated_at=now)
+    # Upstream's word outranks an expiry: from now on the session is absent as deleted.
+    seen = dataclasses.replace(
+        current, high_water=position, updated_at=now, end_reason=EndReason.DELETED
+    )
     if current.desired is Desired.ABSENT and current.status is not Status.FAILED:
         replies = (Reply.SESSION_DELETED,) if current.status is Status.DELETED else ()
         return IntakeDecision(seen, replies=replies, reason="already deleted or deleting")
@@ -213,14 +226,19 @@ def _new_session(
 
 
 def _want_present(
-    session: SessionState, event: Created, cause: Cause, now: datetime
+    session: SessionState, event: Created, cause: Cause, now: datetime, lifetime: timedelta
 ) -> SessionState:
+    """Wanted present from this event on: a ``ProjectCreated`` is evidence the project
+    lives, so the expiry starts over (an expired or deleted one would otherwise be
+    expired again before it is even provisioned)."""
     return dataclasses.replace(
         _new_desire(session, Desired.PRESENT, cause),
         project_id=event.project_id,
         user_id=event.user_id,
         overrides=event.overrides,
         deleted_at=None,
+        end_reason=None,
+        expires_at=max(session.expires_at, now + lifetime),
         updated_at=now,
     )
 

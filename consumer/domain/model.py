@@ -31,6 +31,14 @@ class Desired(enum.StrEnum):
     ABSENT = "absent"
 
 
+class EndReason(enum.StrEnum):
+    """Why a session is wanted absent: the project was deleted, or its expiry passed
+    without renewal. ``SessionDeleted`` says which (its ``reason``)."""
+
+    DELETED = "deleted"
+    EXPIRED = "expired"
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class LogPosition:
     """Where an event sits in the input log: topic incarnation, partition, offset.
@@ -161,6 +169,7 @@ class SessionState:
     retries: int = 0  # manual retries of a failed session (``devsessions sessions retry``)
     last_error: str | None = None
     next_attempt_at: datetime | None = None
+    end_reason: EndReason | None = None  # set while ``desired`` is absent
     id: int | None = None
 
     @property

@@ -101,6 +101,8 @@ def api_context(service: bootstrap.Service) -> ApiContext:
         access_keys=AccessKeys(settings.access_keys_file),
         access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         public_url_template=settings.public_url_template,
+        renewals=service.session_renewals,
+        session_lifetime=timedelta(days=settings.session_lifetime_days),
     )
 
 

@@ -66,3 +66,16 @@ DEPENDENCY_UP = Gauge(
     "1 when the dependency answered its last probe, 0 when it failed.",
     ["dependency"],
 )
+EXPIRED = Counter(
+    "devsessions_expired_sessions_total",
+    "Sessions whose expiry passed without renewal, handed to the reconciler to tear down.",
+)
+PRUNED_SESSIONS = Counter(
+    "devsessions_pruned_sessions_total",
+    "Ended session rows forgotten by retention, by the status they ended in.",
+    ["status"],
+)
+PRUNE_KEPT = Counter(
+    "devsessions_prune_kept_for_replay_total",
+    "Ended session rows past retention kept because the input log still holds their mark.",
+)

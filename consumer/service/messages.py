@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 import events
-from consumer.domain.model import Cause, SessionState
+from consumer.domain.model import Cause, EndReason, SessionState
 from consumer.ports import OutboxMessage
 
 
@@ -43,14 +43,20 @@ class MessageFactory:
         return self._message(data, cause, kind, now)
 
     def session_deleted(self, session: SessionState, cause: Cause, now: datetime) -> OutboxMessage:
-        """``SessionDeleted`` once the namespace is gone (or was never there)."""
+        """``SessionDeleted`` once the namespace is gone (or was never there), saying why.
+
+        An expiry keeps the cause of the create it ends, so its id has a kind of its own.
+        """
+        expired = session.end_reason is EndReason.EXPIRED
         data = events.SessionDeleted(
             project_uuid=session.project_uuid,
             namespace=session.namespace,
             release_name=session.release_name,
             deleted_at=session.deleted_at or now,
+            reason="expired" if expired else "deleted",
         )
-        return self._message(data, cause, "session.deleted", now)
+        kind = "session.deleted.expired" if expired else "session.deleted"
+        return self._message(data, cause, kind, now)
 
     def session_failed(
         self,

@@ -1,5 +1,7 @@
-"""Periodic resync: hands due sessions to the workers, repairs drift, renews expiries,
-prunes the inbox and published outbox rows, and sweeps orphans at its own interval.
+"""Periodic resync: hands due sessions to the workers, repairs drift, expires lapsed
+sessions (or, with blanket renewal, renews every running one), prunes the inbox,
+published outbox rows and, where replay safety allows, ended sessions, and sweeps
+orphans at its own interval.
 
 Events wake the workers directly; this loop is the safety net that makes the system
 converge anyway: after a restart or a crash mid-action (sessions left ``provisioning``
@@ -16,8 +18,10 @@ import structlog
 from consumer.domain import naming
 from consumer.observability import metrics
 from consumer.ports import Clock, Cluster, UnitOfWorkFactory
+from consumer.service.expiry import Expiry
 from consumer.service.loops import run_periodically
 from consumer.service.orphans import OrphanSweep
+from consumer.service.retention import Retention
 from consumer.service.workers import KeyedWorkers
 
 log = structlog.get_logger(__name__)
@@ -40,10 +44,15 @@ class Resync:
         drift_interval: timedelta = timedelta(minutes=5),
         orphans: OrphanSweep | None = None,
         orphan_interval: timedelta = timedelta(minutes=10),
+        expiry: Expiry | None = None,
+        retention: Retention | None = None,
     ) -> None:
+        """``expiry`` None means blanket renewal: running sessions are renewed on every
+        pass and nothing expires (``SESSION_RENEWAL=always``)."""
         self._uow, self._workers, self._clock = uow, workers, clock
         self._interval, self._lifetime = interval, lifetime
         self._retention = inbox_retention
+        self._expiry, self._sessions_retention = expiry, retention
         self._cluster, self._drift_interval = cluster, drift_interval
         self._last_prune: datetime | None = None
         self._last_drift_check: datetime | None = None
@@ -107,15 +116,21 @@ class Resync:
             self._last_drift_check = now
             await self.check_drift()
         due = await self._submit_due(now)
-        async with self._uow() as uow:
-            renewed = await uow.schedule.renew_expiry(now, self._lifetime.total_seconds())
-            await uow.commit()
+        renewed = expired = 0
+        if self._expiry is None:
+            async with self._uow() as uow:
+                renewed = await uow.schedule.renew_expiry(now, self._lifetime.total_seconds())
+                await uow.commit()
+        else:
+            expired = await self._expiry.sweep()
         pruned = 0
         if self._last_prune is None or now - self._last_prune > timedelta(hours=1):
             pruned = await self._prune(now - self._retention)
+            if self._sessions_retention is not None:
+                pruned += await self._sessions_retention.prune(now)
             self._last_prune = now
-        if due or renewed or pruned:
-            log.info("resync", due=len(due), renewed=renewed, pruned=pruned)
+        if due or renewed or expired or pruned:
+            log.info("resync", due=len(due), renewed=renewed, expired=expired, pruned=pruned)
         await self._maybe_sweep_orphans(now)
         return len(due)
 

@@ -270,3 +270,33 @@ def test_session_failed_field_checks(failed: SessionFailed, field: str, value: o
 def test_session_failed_reason_of_2000_chars_is_fine(failed: SessionFailed) -> None:
     payload = _json(failed) | {"reason": "r" * 2000}
     assert len(SessionFailed.model_validate_json(json.dumps(payload)).reason) == 2000
+
+
+def test_session_deleted_reason_defaults_to_deleted_and_is_left_out_of_the_wire(
+    session_deleted: SessionDeleted,
+) -> None:
+    """Every SessionDeleted a reader of the older contract could receive is unchanged."""
+    assert session_deleted.reason == "deleted"
+    assert "reason" not in _json(session_deleted)
+    assert SessionDeleted.model_validate_json(session_deleted.model_dump_json()) == session_deleted
+
+
+def test_session_deleted_says_expired_on_the_wire(session_deleted: SessionDeleted) -> None:
+    expired = session_deleted.model_copy(update={"reason": "expired"})
+    payload = _json(expired)
+    assert payload["reason"] == "expired"
+    assert SessionDeleted.model_validate_json(json.dumps(payload)) == expired
+
+
+def test_session_deleted_accepts_an_explicit_deleted_reason(
+    session_deleted: SessionDeleted,
+) -> None:
+    payload = _json(session_deleted) | {"reason": "deleted"}
+    assert SessionDeleted.model_validate_json(json.dumps(payload)) == session_deleted
+
+
+def test_session_deleted_refuses_an_unknown_reason(session_deleted: SessionDeleted) -> None:
+    payload = _json(session_deleted) | {"reason": "evicted"}
+    assert _errors(SessionDeleted, payload) == [
+        ("reason", "Input should be 'deleted' or 'expired'")
+    ]

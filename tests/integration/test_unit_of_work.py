@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from consumer.domain import intake, naming
-from consumer.domain.model import Cause, LogPosition, SessionState, Status
+from consumer.domain.model import Cause, Desired, EndReason, LogPosition, SessionState, Status
 from consumer.ports import InboxKey, OutboxMessage, UnitOfWorkFactory
 from tests.fakes import FakeClock, FakeDatabase
 
@@ -170,6 +170,57 @@ async def test_renew_expiry_pushes_out_running_sessions_close_to_expiry(
     assert got[soon.project_uuid].expires_at == NOW + LIFETIME
     assert got[pending.project_uuid].expires_at == pending.expires_at, "only running ones"
     assert got[fresh.project_uuid].expires_at == fresh.expires_at
+
+
+async def test_lapsed_lists_wanted_sessions_past_their_expiry(uow: UnitOfWorkFactory) -> None:
+    past = dataclasses.replace(
+        _session(), status=Status.RUNNING, expires_at=NOW - timedelta(days=400)
+    )
+    gone = dataclasses.replace(
+        past, project_uuid=str(uuid.uuid4()), desired=Desired.ABSENT, status=Status.DELETED
+    )
+    later = dataclasses.replace(_session(), status=Status.RUNNING, expires_at=NOW + LIFETIME)
+    for session in (past, gone, later):
+        await _put(uow, session)
+    async with uow() as unit:
+        lapsed = set(await unit.schedule.lapsed(NOW))
+    assert past.project_uuid in lapsed
+    assert gone.project_uuid not in lapsed and later.project_uuid not in lapsed
+
+
+async def test_ended_and_forget_touch_only_unchanged_ended_rows(uow: UnitOfWorkFactory) -> None:
+    old = NOW - timedelta(days=900)
+    ended = [
+        dataclasses.replace(_session(), status=status, desired=Desired.ABSENT, updated_at=old)
+        for status in (Status.DELETED, Status.DELETED, Status.FAILED)
+    ]
+    running = dataclasses.replace(_session(), status=Status.RUNNING, updated_at=old)
+    for session in (*ended, running):
+        await _put(uow, session)
+    async with uow() as unit:
+        found = await unit.schedule.ended(old + timedelta(seconds=1), limit=100_000)
+    mine = {s.project_uuid: s for s in found}
+    assert set(mine) >= {s.project_uuid for s in ended}
+    assert running.project_uuid not in mine
+    changed, first, second = ended
+    await _put(uow, dataclasses.replace(changed, updated_at=old + timedelta(seconds=5)))
+    async with uow() as unit:
+        gone = await unit.schedule.forget([mine[s.project_uuid] for s in ended])
+        await unit.commit()
+    assert set(gone) == {first.project_uuid, second.project_uuid}
+    async with uow() as unit:
+        assert await unit.sessions.get(changed.project_uuid) is not None
+        assert await unit.sessions.get(first.project_uuid) is None
+
+
+async def test_end_reason_is_stored(uow: UnitOfWorkFactory) -> None:
+    session = dataclasses.replace(
+        _session(), desired=Desired.ABSENT, status=Status.DELETING, end_reason=EndReason.EXPIRED
+    )
+    await _put(uow, session)
+    async with uow() as unit:
+        got = await unit.sessions.get(session.project_uuid)
+    assert got is not None and got.end_reason is EndReason.EXPIRED
 
 
 async def test_drift_marks_only_running_unleased_sessions(uow: UnitOfWorkFactory) -> None:

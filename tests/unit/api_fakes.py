@@ -80,6 +80,23 @@ class FakeReads:
         return rows[:limit]
 
 
+class FakeRenewals:
+    """Renews the expiry of sessions in ``reads`` that are wanted present, like the SQL."""
+
+    def __init__(self, reads: FakeReads) -> None:
+        self.reads = reads
+        self.calls: list[tuple[str, datetime]] = []
+
+    async def renew(self, project_uuid: str, *, until: datetime) -> bool:
+        self.calls.append((project_uuid, until))
+        current = self.reads.rows.get(project_uuid)
+        if current is None or current.desired is not Desired.PRESENT:
+            return False
+        until = max(current.expires_at, until)
+        self.reads.put(dataclasses.replace(current, expires_at=until))
+        return True
+
+
 class _Watch:
     def __init__(self) -> None:
         self.event = asyncio.Event()
@@ -130,6 +147,7 @@ class Api:
     changes: FakeChanges
     log: FakeIntentLog
     client: httpx.AsyncClient
+    renewals: FakeRenewals
 
 
 @contextlib.asynccontextmanager
@@ -142,6 +160,7 @@ async def api(
     template: str = "https://{project_uuid}.dev.example.com{path}",
 ) -> AsyncIterator[Api]:
     reads, changes, log = FakeReads(), FakeChanges(), FakeIntentLog()
+    renewals = FakeRenewals(reads)
     ctx = ApiContext(
         reads=reads,
         changes=changes,
@@ -152,8 +171,10 @@ async def api(
         max_wait_seconds=5,
         access_keys=AccessKeys(access_keys),
         public_url_template=template,
+        renewals=renewals,
+        session_lifetime=timedelta(days=365),
     )
     app = factory.create_app(ctx, max_body_bytes=max_body)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Api(reads, changes, log, client)
+        yield Api(reads, changes, log, client, renewals)

@@ -18,6 +18,7 @@ from consumer.service.intake import Intake, RawRecord
 from consumer.service.queries import SessionQueries
 from consumer.service.reconciler import Reconciler
 from consumer.service.relay import OutboxRelay
+from consumer.service.scheduler import Resync
 from consumer.settings import Settings
 from tests.fakes import FakeClock, FakeCluster, FakeDatabase, FakeHelm, FakePublisher
 
@@ -38,6 +39,7 @@ class World:
     relay: OutboxRelay
     woken: list[str]
     offsets: itertools.count[int]
+    resync: Resync
 
     def record(
         self,
@@ -164,6 +166,7 @@ def make_world(
         parts.relay,
         woken,
         itertools.count(),
+        parts.resync,
     )
 
 

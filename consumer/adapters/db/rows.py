@@ -11,6 +11,7 @@ from consumer.domain.model import (
     Cause,
     Desired,
     Endpoints,
+    EndReason,
     LogPosition,
     SessionState,
     Status,
@@ -57,6 +58,7 @@ def to_state(row: Mapping[Any, Any]) -> SessionState:
         retries=row["retries"],
         last_error=row["last_error"],
         next_attempt_at=row["next_attempt_at"],
+        end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
     )
 
 
@@ -87,5 +89,6 @@ def to_row(state: SessionState) -> dict[str, Any]:
         "expires_at": state.expires_at,
         "ready_at": state.ready_at,
         "deleted_at": state.deleted_at,
+        "end_reason": state.end_reason.value if state.end_reason else None,
         **endpoint_values(state.endpoints),
     }

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from consumer.adapters.db import rows
 from consumer.adapters.db.tables import sessions
 from consumer.domain import naming
-from consumer.domain.model import Desired, Status
+from consumer.domain.model import Desired, SessionState, Status
 
 _WORK_STATUSES = (Status.PENDING.value, Status.PROVISIONING.value, Status.DELETING.value)
+_ENDED_STATUSES = (Status.DELETED.value, Status.FAILED.value)
 
 
 # Nobody holds the project's lock (``naming.project_lock``) right now.
@@ -39,7 +41,7 @@ def _lease_free() -> sa.ColumnElement[bool]:
 
 
 class SqlSchedule:
-    """Which sessions need work, expiry renewal and drift marking."""
+    """Which sessions need work, expire or may be forgotten; expiry renewal, drift marking."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -72,6 +74,44 @@ class SqlSchedule:
             .values(expires_at=now + lifetime)
         )
         return int(result.rowcount or 0)
+
+    async def lapsed(self, now: datetime, *, limit: int = 500) -> list[str]:
+        result = await self._conn.execute(
+            sa.select(sessions.c.project_uuid)
+            .where(sessions.c.desired == Desired.PRESENT.value, sessions.c.expires_at <= now)
+            .order_by(sessions.c.expires_at)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def ended(self, before: datetime, *, limit: int = 1000) -> list[SessionState]:
+        result = await self._conn.execute(
+            sa.select(sessions)
+            .where(
+                sessions.c.status.in_(_ENDED_STATUSES),
+                sessions.c.updated_at < before,
+                _lease_free(),
+            )
+            .order_by(sessions.c.updated_at)
+            .limit(limit)
+        )
+        return [rows.to_state(r) for r in result.mappings()]
+
+    async def forget(self, sessions_: Sequence[SessionState]) -> list[str]:
+        """One DELETE; a row changed since it was read (a newer event, a retry) stays."""
+        if not sessions_:
+            return []
+        seen = [(s.project_uuid, s.updated_at) for s in sessions_]
+        result = await self._conn.execute(
+            sessions.delete()
+            .where(
+                sa.tuple_(sessions.c.project_uuid, sessions.c.updated_at).in_(seen),
+                sessions.c.status.in_(_ENDED_STATUSES),
+                _lease_free(),
+            )
+            .returning(sessions.c.project_uuid)
+        )
+        return list(result.scalars())
 
     async def running(self) -> list[str]:
         result = await self._conn.execute(

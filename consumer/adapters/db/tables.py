@@ -56,7 +56,11 @@ sessions = sa.Table(
     sa.Column("expires_at", TZ, nullable=False),
     sa.Column("ready_at", TZ),
     sa.Column("deleted_at", TZ),
+    # Why the session is wanted absent (``EndReason``): deleted or expired; null while present.
+    sa.Column("end_reason", sa.String(16)),
     sa.Index("ix_sessions_work", "status", "next_attempt_at"),
+    # The expiry sweep runs every resync: wanted sessions by expiry, without a table scan.
+    sa.Index("ix_sessions_expiry", "expires_at", postgresql_where=sa.text("desired = 'present'")),
 )
 
 inbox = sa.Table(

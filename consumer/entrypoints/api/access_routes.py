@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from consumer.domain import access_token, intents, session_access
+from consumer.domain import access_token, expiry, intents, session_access
 from consumer.domain.model import SessionState, Status
 from consumer.domain.session_access import Verdict
 from consumer.entrypoints.api import schemas
@@ -52,7 +52,10 @@ def _owner(session: SessionState | None) -> int | None:
     responses=schemas.ERRORS,
 )
 async def grant(ctx: Ctx, project_uuid: Project, body: AccessRequest) -> JSONResponse:
-    """403 unless ``user_id`` owns the session; the token is in the URLs, never in events."""
+    """403 unless ``user_id`` owns the session; the token is in the URLs, never in events.
+
+    Minting renews the session's expiry: the owner opening it shows the project lives.
+    """
     keys = _keys(ctx)
     session = await ctx.reads.by_project(project_uuid)
     owner = _owner(session)
@@ -62,6 +65,10 @@ async def grant(ctx: Ctx, project_uuid: Project, body: AccessRequest) -> JSONRes
         raise ApiError(403, "forbidden", "that user does not own this session")
     ttl = min(ctx.access_ttl, timedelta(seconds=body.ttl_seconds or 3600))
     now = ctx.now()
+    if ctx.renewals is not None:  # the owner opening it: evidence that the project lives
+        await ctx.renewals.renew(
+            project_uuid, until=expiry.renewed_until(now, ctx.session_lifetime)
+        )
     token = access_token.mint(keys[0], user_id=owner, project_uuid=project_uuid, now=now, ttl=ttl)
     urls: dict[str, str | None] = {}
     assert session is not None

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from fastapi import Request
 
-from consumer.api_ports import IntentLog, SessionChanges, SessionReads
+from consumer.api_ports import IntentLog, SessionChanges, SessionReads, SessionRenewals
 from consumer.domain.intents import check_uuid
 from consumer.entrypoints.api.access_keys import AccessKeys
 from consumer.entrypoints.api.auth import Tokens
@@ -69,6 +69,9 @@ class ApiContext:
     access_keys: AccessKeys = dataclasses.field(default_factory=lambda: AccessKeys(None))
     access_ttl: timedelta = timedelta(minutes=10)
     public_url_template: str = "https://{project_uuid}.dev.example.com{path}"
+    # Expiry renewal when the owner opens a session (None: opening renews nothing).
+    renewals: SessionRenewals | None = None
+    session_lifetime: timedelta = timedelta(days=365)
 
     def require_write(self, request: Request) -> None:
         self.tokens.require(request.headers.get("authorization"))
