@@ -113,6 +113,9 @@ class Topology:
                 "DEVSESSIONS_HELM_BINARY": str(self.helm_wrapper),
                 "DEVSESSIONS_CHART_PATH": str(CHART),
                 "DEVSESSIONS_LOG_LEVEL": "WARNING",
+                # Its own database on a shared cluster: others' namespaces would look
+                # never seen, so no orphan sweep during a benchmark.
+                "DEVSESSIONS_ORPHAN_SWEEP_INTERVAL_SECONDS": "0",
             }
         )
         env.update(extra)

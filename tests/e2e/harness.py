@@ -79,6 +79,10 @@ class Topology:
                 "DEVSESSIONS_RESYNC_INTERVAL_SECONDS": "2",
                 "DEVSESSIONS_BACKOFF_BASE_SECONDS": "1",
                 "DEVSESSIONS_WORKER_CONCURRENCY": "4",
+                # Every test module has its own database on one shared cluster: to any one
+                # service, the other modules' namespaces look never seen. No automatic
+                # sweep here; the orphan tests run `devsessions reconcile` by hand.
+                "DEVSESSIONS_ORPHAN_SWEEP_INTERVAL_SECONDS": "0",
                 "DEVSESSIONS_LOG_LEVEL": "INFO",
             }
         )
