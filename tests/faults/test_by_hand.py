@@ -80,6 +80,15 @@ def _faults(topo: Topology, api: client.ApiClient) -> dict[str, Callable[[str], 
     }
 
 
+async def _announced(out: OutputWatcher, projects: list[str], before: dict[str, int]) -> None:
+    """Until each of ``projects`` has a new ``SessionReady`` (or the settle timeout)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while projects and time.monotonic() < deadline:
+        seen = out.decoded()
+        projects = [p for p in projects if len(of(seen, p, events.SessionReady)) <= before[p]]
+        await asyncio.sleep(0.5)
+
+
 async def test_drift_by_hand_is_repaired_and_deleted_projects_stay_deleted(
     topo: Topology, tmp_path: Path, scale: int
 ) -> None:
@@ -119,7 +128,11 @@ async def test_drift_by_hand_is_repaired_and_deleted_projects_stay_deleted(
                 for project in projects:
                     await asyncio.to_thread(faults[kind], project)
             upgraded = touched["Deployment scaled to 0"] + touched["Deployment deleted"]
+            # A namespace deleted by hand still lists its release while it terminates: the
+            # state only looks converged. Wait for every repair to be announced first.
+            await _announced(out, [p for g in touched.values() for p in g], ready_before)
             took, wrong = await converge(topo, api, last, out, SETTLE_TIMEOUT, upgraded=upgraded)
+            took = time.monotonic() - started
             await asyncio.sleep(3 * DRIFT_INTERVAL)  # more drift checks: nothing may change
             _, after = await converge(topo, api, last, out, 0, upgraded=upgraded)
             seen = out.decoded()

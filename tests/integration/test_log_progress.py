@@ -18,7 +18,9 @@ pytestmark = pytest.mark.stack
 
 
 async def _commit(servers: str, group: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group)
+    # No auto-commit: on stop it would write back the position read at assignment (the
+    # previous commit) over the one committed here.
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(offsets))
