@@ -57,9 +57,8 @@ class Cluster(Protocol):
 
     async def wait_namespace_gone(self, name: str, timeout: float) -> None: ...
 
-    async def wait_deployment_available(
-        self, namespace: str, release: str, timeout: float
-    ) -> None: ...
+    async def wait_ready(self, namespace: str, release: str, timeout: float) -> None:
+        """Until the Deployment is Available and each routed Service has a ready endpoint."""
 
     async def observe(self, namespace: str, release: str) -> Observed: ...
 

@@ -587,7 +587,7 @@ class FakeCluster:
     async def wait_namespace_gone(self, name: str, timeout: float) -> None:
         assert name not in self.namespaces
 
-    async def wait_deployment_available(self, namespace: str, release: str, timeout: float) -> None:
+    async def wait_ready(self, namespace: str, release: str, timeout: float) -> None:
         if self.during_wait is not None:
             await self.during_wait(namespace, release)
         if namespace in self.never_ready or (namespace, release) not in self.helm.releases:

@@ -63,6 +63,7 @@ class KubeCluster:
         self._core = client.CoreV1Api(api)
         self._apps = client.AppsV1Api(api)
         self._net = client.NetworkingV1Api(api)
+        self._discovery = client.DiscoveryV1Api(api)
         self._version = client.VersionApi(api)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kube")
 
@@ -198,10 +199,23 @@ class KubeCluster:
                 field_selector=selector,
             )
 
-    async def wait_deployment_available(self, namespace: str, release: str, timeout: float) -> None:
+    async def wait_ready(self, namespace: str, release: str, timeout: float) -> None:
+        """Wait until the release's Deployment is Available and every routed Service has a
+        ready endpoint.
+
+        Available alone is not enough for ``SessionReady``: the Ingress controller routes
+        by EndpointSlices, which the endpoint controller writes after the pod turns Ready,
+        one Service at a time, so a URL announced on Available alone can answer 404 for
+        a moment."""
+        deadline = time.monotonic() + timeout
+        await self._wait_deployment_available(namespace, release, deadline)
+        await self._wait_endpoints_ready(namespace, release, deadline)
+
+    async def _wait_deployment_available(
+        self, namespace: str, release: str, deadline: float
+    ) -> None:
         step = "wait for deployment available"
         selector = f"app.kubernetes.io/instance={release}"
-        deadline = time.monotonic() + timeout
         while True:
             deployments = await self._call(
                 step, self._apps.list_namespaced_deployment, namespace, label_selector=selector
@@ -220,6 +234,37 @@ class KubeCluster:
                 deployments.metadata.resource_version,
                 namespace,
                 label_selector=selector,
+            )
+
+    async def _wait_endpoints_ready(self, namespace: str, release: str, deadline: float) -> None:
+        step = "wait for endpoints ready"
+        services = await self._call(
+            step,
+            self._core.list_namespaced_service,
+            namespace,
+            label_selector=f"app.kubernetes.io/instance={release}",
+        )
+        routed = {
+            s.metadata.name
+            for s in services.items
+            if (s.metadata.labels or {}).get("app.kubernetes.io/component") in COMPONENTS
+        }
+        while True:
+            slices = await self._call(
+                step, self._discovery.list_namespaced_endpoint_slice, namespace
+            )
+            waiting = routed - _services_with_ready_endpoints(slices.items)
+            if not waiting:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StepTimeout(step, f"no ready endpoint yet for {', '.join(sorted(waiting))}")
+            await self._watch_window(
+                step,
+                self._discovery.list_namespaced_endpoint_slice,
+                remaining,
+                slices.metadata.resource_version,
+                namespace,
             )
 
     async def observe(self, namespace: str, release: str) -> Observed:
@@ -354,6 +399,20 @@ def _available(deployment: Any) -> bool:
         and (status.available_replicas or 0) >= wanted
         and (status.replicas or 0) == (status.updated_replicas or 0)
     )
+
+
+def _services_with_ready_endpoints(slices: list[Any]) -> set[str]:
+    """Names of the Services that have at least one ready endpoint among ``slices``.
+
+    ``conditions.ready`` unset means ready (the API's documented reading)."""
+    ready: set[str] = set()
+    for endpoint_slice in slices:
+        service = (endpoint_slice.metadata.labels or {}).get("kubernetes.io/service-name")
+        for endpoint in endpoint_slice.endpoints or []:
+            conditions = endpoint.conditions
+            if service and (conditions is None or conditions.ready is not False):
+                ready.add(service)
+    return ready
 
 
 def _ingress_paths(ingresses: list[Any]) -> dict[str, str]:

@@ -196,7 +196,13 @@ def test_project_role_covers_namespace_and_project_kinds(helm_bin: Path, tmp_pat
     for group, resource in managed:
         for verb in WRITE:
             assert allowed(rules, group, resource, verb), (resource, verb)
-    for group, resource in [("apps", "replicasets"), ("", "pods"), ("", "events")]:
+    readable = [
+        ("apps", "replicasets"),
+        ("", "pods"),
+        ("", "events"),
+        ("discovery.k8s.io", "endpointslices"),
+    ]
+    for group, resource in readable:
         assert all(allowed(rules, group, resource, verb) for verb in READ), resource
         assert not allowed(rules, group, resource, "create"), resource
         assert not allowed(rules, group, resource, "delete"), resource

@@ -103,7 +103,7 @@ async def test_round_trip_with_the_service_token(installed: Installed) -> None:
         values = {"project": {"uuid": project, "id": 1}, "user": {"id": 2}}
         await helm.upgrade_install(release, ns, values)  # release Secrets: namespace rights only
         assert (await helm.status(release, ns)).state is ReleaseState.DEPLOYED
-        await cluster.wait_deployment_available(ns, release, timeout=120)
+        await cluster.wait_ready(ns, release, timeout=120)
         assert (await cluster.observe(ns, release)).cluster_ip
         assert project in await cluster.managed_namespaces()
         await helm.uninstall(release, ns)

@@ -52,7 +52,7 @@ async def test_release_lifecycle_on_the_real_cluster(cluster: KubeCluster, helm:
     info = await helm.status(release, ns)
     assert info.state is ReleaseState.DEPLOYED and info.revision == 1
     assert await helm.get_values(release, ns) == values
-    await cluster.wait_deployment_available(ns, release, timeout=120)
+    await cluster.wait_ready(ns, release, timeout=120)
     observed = await cluster.observe(ns, release)
     assert observed.cluster_ip and observed.routes["vscode"].port == 8080
     assert observed.routes["preview"].path == "/preview"
@@ -99,8 +99,53 @@ async def test_wait_times_out_naming_the_step(cluster: KubeCluster) -> None:
     await cluster.ensure_namespace(project, naming.namespace_labels(project))
     try:
         with pytest.raises(TransientError, match=r"wait for deployment available.*no Deployment"):
-            await cluster.wait_deployment_available(project, "nothing-here", timeout=1)
+            await cluster.wait_ready(project, "nothing-here", timeout=1)
     finally:
+        await cluster.delete_namespace(project)
+
+
+async def test_wait_holds_until_every_routed_service_has_a_ready_endpoint(
+    cluster: KubeCluster, stack: StackInfo
+) -> None:
+    """An Available Deployment is not enough: a routed Service that selects no ready pod
+    keeps the wait going, and the timeout names that Service."""
+    project = str(uuid.uuid4())
+    release = "bare"
+    await cluster.ensure_namespace(project, naming.namespace_labels(project))
+    api = api_client(str(stack.kubeconfig))
+    labels = {"app.kubernetes.io/instance": release, "app": "bare"}
+    try:
+        client.AppsV1Api(api).create_namespaced_deployment(
+            project,
+            {
+                "metadata": {"name": "bare", "labels": labels},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+                    },
+                },
+            },
+        )
+        core = client.CoreV1Api(api)
+        for name, selector in [("preview", labels), ("chat", {"app": "nothing-selected"})]:
+            core.create_namespaced_service(
+                project,
+                {
+                    "metadata": {
+                        "name": name,
+                        "labels": {**labels, "app.kubernetes.io/component": name},
+                    },
+                    "spec": {"selector": selector, "ports": [{"port": 80}]},
+                },
+            )
+        with pytest.raises(TransientError, match=r"wait for endpoints ready.*\bchat\b") as caught:
+            await cluster.wait_ready(project, release, timeout=60)
+        assert "preview" not in str(caught.value), "preview selects the ready pod"
+    finally:
+        api.close()
         await cluster.delete_namespace(project)
 
 
@@ -195,7 +240,7 @@ async def test_project_overrides_reach_the_running_pod(
     try:
         wanted = values.chart_values(state, ingress_host=f"{project}.dev.example.com")
         await helm.upgrade_install(state.release_name, project, wanted)
-        await cluster.wait_deployment_available(project, state.release_name, timeout=120)
+        await cluster.wait_ready(project, state.release_name, timeout=120)
         apps = client.AppsV1Api(api_client(str(stack.kubeconfig)))
         pod = apps.read_namespaced_deployment("dev-session", project).spec.template.spec
         by_name = {c.name: c for c in pod.containers}

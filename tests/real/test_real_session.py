@@ -89,6 +89,16 @@ def first_answer(url: str, address: str, *, cookie: str = "") -> tuple[int, str]
         connection.close()
 
 
+def routed_answer(url: str, address: str, *, within: float = 30) -> tuple[int, str]:
+    """The first answer for ``url`` once the controller has a route for it (not 404)."""
+    deadline = time.monotonic() + within
+    while True:
+        answer = first_answer(url, address)
+        if answer[0] != 404 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.5)
+
+
 def mint_link(service_base: str, project: str, user_id: int) -> dict[str, str]:
     """What the service's API hands the session's owner: the URLs with ``?access=``."""
     request = urllib.request.Request(
@@ -185,9 +195,10 @@ async def test_a_real_session_runs_answers_and_goes(topo: Topology, tmp_path: Pa
             pod = assert_runs_restricted_on_the_real_node(stack, project)
             assert_each_container_writes_the_workspace(stack, project, pod)
             for name in ("preview", "chat"):
-                # Each Service's EndpointSlice turns ready on its own, seconds apart here.
+                # SessionReady waits for each Service's ready endpoint; the controller's
+                # own reading of the cluster may trail it, so wait until it routes.
                 url = getattr(data, f"{name}_url")
-                assert first_answer(url, address)[0] == 401, f"anonymous {name} not refused"
+                assert routed_answer(url, address)[0] == 401, f"anonymous {name} not refused"
                 wait_for_page(session_access.with_token(url, token), address, project)
             status, opened = first_answer(vscode, address, cookie=token)
             assert "folder=/workspace" in opened, f"code-server opened {status} {opened!r}"

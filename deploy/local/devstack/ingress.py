@@ -88,7 +88,9 @@ def static_config(state: StateLayout, port: int) -> dict[str, object]:
         "entryPoints": {"web": {"address": f"{HOST}:{port}"}},
         "ping": {"entryPoint": "web"},
         "providers": {
-            "kubernetesIngress": {"throttleDuration": "0s"},
+            # allowEmptyServices: a path whose pod is not ready yet answers 503 behind the
+            # session's forward-auth, not 404 as if the session did not exist.
+            "kubernetesIngress": {"throttleDuration": "0s", "allowEmptyServices": True},
             "file": {"filename": str(state.data(COMPONENT) / "dynamic.yml"), "watch": True},
         },
         "log": {"level": "INFO"},
