@@ -21,6 +21,16 @@ from consumer.domain.release import ReleaseState
 from tests.e2e.harness import create_database
 from tests.unit.conftest import World, make_world
 
+# What the namespace's Pod Security level (restricted) asks of every container.
+RESTRICTED = {
+    "securityContext": {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+}
 CHART = Path(__file__).resolve().parents[2] / "helm" / "dev-session-template"
 
 
@@ -124,7 +134,7 @@ async def test_wait_holds_until_every_routed_service_has_a_ready_endpoint(
                     "selector": {"matchLabels": labels},
                     "template": {
                         "metadata": {"labels": labels},
-                        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+                        "spec": {"containers": [{"name": "c", "image": "busybox", **RESTRICTED}]},
                     },
                 },
             },
