@@ -173,6 +173,13 @@ def input_log(
     return read_log(settings.kafka_bootstrap_servers, settings.input_topic, on_total=on_total)
 
 
+def output_log(
+    settings: Settings, on_total: Callable[[int], None]
+) -> AsyncIterator[Sequence[Consumed]]:
+    """The output topic from its beginning to its current end, a poll at a time."""
+    return read_log(settings.kafka_bootstrap_servers, settings.output_topic, on_total=on_total)
+
+
 def dead_letter_log(settings: Settings) -> AsyncIterator[Sequence[Consumed]]:
     """The dead-letter topic from its beginning to its current end, a poll at a time."""
     return read_log(settings.kafka_bootstrap_servers, settings.dead_letter_topic)

@@ -226,6 +226,10 @@ class Outbox(Protocol):
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         """Queue ``messages``; an event id already queued is skipped."""
 
+    async def add_sent(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
+        """Record ``messages`` as published at ``now`` (they are on the output topic
+        already); an event id already queued is skipped."""
+
     async def claim_batch(self, limit: int) -> list[OutboxRow]:
         """The oldest unsent rows, for this transaction's holder only.
 

@@ -137,7 +137,8 @@ class FakeDatabase:
         for message in unit.staged_outbox:
             if message.event_id not in known:
                 row = OutboxRow(next(self._outbox_ids), message, self.clock.now())
-                self.outbox.append(FakeOutboxRow(row))
+                sent_at = unit.staged_sent_ids.get(message.event_id)
+                self.outbox.append(FakeOutboxRow(row, sent_at))
                 known.add(message.event_id)
         for r in self.outbox:
             if r.row.id in unit.staged_sent:
@@ -205,6 +206,7 @@ class FakeUnitOfWork:
         self.staged_inbox_projects: dict[tuple[str, str, str], str] = {}
         self.staged_outbox: list[OutboxMessage] = []
         self.staged_sent: dict[int, datetime] = {}
+        self.staged_sent_ids: dict[str, datetime] = {}  # added as already published
         self.pruned_inbox: set[tuple[str, str, str]] = set()
         self.pruned_outbox: list[FakeOutboxRow] = []
         self.forgotten_rows: set[str] = set()  # session rows deleted by retention
@@ -474,6 +476,10 @@ class FakeOutbox:
 
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         self._uow.staged_outbox.extend(messages)
+
+    async def add_sent(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
+        self._uow.staged_outbox.extend(messages)
+        self._uow.staged_sent_ids.update(dict.fromkeys((m.event_id for m in messages), now))
 
     async def claim_batch(self, limit: int) -> list[OutboxRow]:
         db = self._uow.db

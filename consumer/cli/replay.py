@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import typer
 
@@ -20,6 +21,7 @@ def replay(
     from consumer import bootstrap
     from consumer import settings as settings_mod
     from consumer.observability import logging as logs
+    from consumer.service import announced as announced_mod
     from consumer.service import replay as replay_mod
 
     settings = settings_mod.load()
@@ -38,6 +40,7 @@ def replay(
         )
         with Progress(*columns, console=console) as bar:
             tasks = {
+                "announced": bar.add_task("read output topic", total=None),
                 "read": bar.add_task("read input topic", total=None),
                 "reconcile": bar.add_task("reconcile sessions", total=None),
             }
@@ -46,6 +49,16 @@ def replay(
                 advance=lambda phase, n: bar.advance(tasks[phase], n),
             )
             log = bootstrap.input_log(settings, lambda n: progress.total("read", n))
+
+            def announced() -> Awaitable[int]:
+                return announced_mod.adopt_announced(
+                    bootstrap.output_log(settings, lambda n: progress.total("announced", n)),
+                    service.uow,
+                    source=settings.event_source,
+                    clock=bootstrap.SystemClock(),
+                    advance=lambda n: progress.advance("announced", n),
+                )
+
             try:
                 return await replay_mod.replay(
                     log,
@@ -56,6 +69,7 @@ def replay(
                     relay=service.relay,
                     timeout=timeout,
                     progress=progress,
+                    announced=announced,
                 )
             finally:
                 await service.stop()
@@ -63,6 +77,7 @@ def replay(
     report = asyncio.run(go())
     outcomes = ", ".join(f"{k}={v}" for k, v in sorted(report.outcomes.items())) or "none"
     console.print(f"records read: {report.records} ({outcomes})")
+    console.print(f"events already announced on the output topic: {report.announced}")
     console.print(f"sessions reconciled: {report.reconciled}; events published: {report.published}")
     if report.unconverged:
         console.print(

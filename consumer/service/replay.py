@@ -1,7 +1,9 @@
 """Replay: converge PostgreSQL and the cluster to the input log's final state.
 
-Two phases, so the cluster never sees a transient state of the log (a create that a
-later delete cancels is never installed):
+First the output topic's events are recorded as already sent (``announced``: a rebuilt
+database announces again only what was never announced). Then two phases, so the
+cluster never sees a transient state of the log (a create that a later delete cancels
+is never installed):
 1. read the whole input topic and apply every event to PostgreSQL (inbox and per-project
    high-water marks make already-applied events no-ops: a replay onto a complete database
    changes nothing and calls Helm zero times);
@@ -15,7 +17,7 @@ import asyncio
 import collections
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 
@@ -42,6 +44,7 @@ class ReplayReport:
     reconciled: int = 0
     unconverged: list[str] = dataclasses.field(default_factory=list)
     published: int = 0
+    announced: int = 0  # events already on the output topic, recorded as sent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,9 +133,13 @@ async def replay(
     relay: OutboxRelay,
     timeout: float,
     progress: Progress = Progress(),
+    announced: Callable[[], Awaitable[int]] | None = None,
 ) -> ReplayReport:
-    """Run both phases; ``workers`` must not be started yet (phase 1 only queues)."""
+    """Run both phases; ``workers`` must not be started yet (phase 1 only queues).
+    ``announced``: records the output topic's events as sent, first (see ``announced``)."""
     report = ReplayReport()
+    if announced is not None:
+        report.announced = await announced()
     report.outcomes = await apply_log(log, intake, progress=progress)
     report.records = sum(report.outcomes.values())
     unconverged = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 from typing import Any
 
@@ -122,6 +123,11 @@ def test_replay_into_empty_database_rebuilds_without_reinstall(
         if c.split(" ", 1)[0] in ("upgrade", "install", "uninstall", "rollback")
     ]
     assert mutating == [], f"replay reinstalled: {mutating}"
+    # Everything was announced before: the rebuilt database publishes nothing again (the
+    # same ids would come back with other times), and it read those announcements.
+    assert "events published: 0" in result.stdout, result.stdout
+    announced = re.search(r"already announced on the output topic: (\d+)", result.stdout)
+    assert announced is not None and int(announced.group(1)) >= 2, result.stdout
     rebuilt = asyncio.run(sessions(empty))
     for project in applied.values():
         assert {c: rebuilt[project][c] for c in COLUMNS} == {

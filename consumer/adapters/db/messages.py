@@ -134,6 +134,12 @@ class SqlOutbox:
         self._conn = conn
 
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
+        await self._insert(messages, sent_at=None)
+
+    async def add_sent(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
+        await self._insert(messages, sent_at=now)
+
+    async def _insert(self, messages: Sequence[OutboxMessage], *, sent_at: datetime | None) -> None:
         if not messages:
             return
         await self._conn.execute(
@@ -148,6 +154,7 @@ class SqlOutbox:
                         "key": m.key,
                         "value": m.value,
                         "headers": [[name, value.decode("utf-8")] for name, value in m.headers],
+                        "sent_at": sent_at,
                     }
                     for m in messages
                 ]
