@@ -50,10 +50,15 @@ def _provision(
     json_file: Path | None,
     plot: Path | None,
     profile: Path | None = None,
+    with_baseline: bool = True,
 ) -> None:
     from consumer.bench import burst, render, report
 
-    result = _run(lambda topo: burst.run(topo, n, workers=workers, profile=profile))
+    result = _run(
+        lambda topo: burst.run(
+            topo, n, workers=workers, profile=profile, with_baseline=with_baseline
+        )
+    )
     other = "teardown" if phase == "burst" else "burst"
     typer.echo(render.burst(result, phase))
     typer.echo(f"\n(the same run, {other} phase)\n\n" + render.burst(result, other))
@@ -68,15 +73,28 @@ def _provision(
 
 
 @app.command()
-def burst(
+def burst(  # noqa: PLR0917 (typer passes options by name)
     n: int = typer.Option(200, "-n", min=1, help="Projects published at once."),
     workers: int = WORKERS,
     json_file: Path | None = JSON,
     plot: Path | None = PLOT,
     profile: Path | None = PROFILE,
+    with_baseline: bool = typer.Option(
+        True,
+        "--baseline/--no-baseline",
+        help="Also run the design's loop for N other projects (at N=1000 it takes long).",
+    ),
 ) -> None:
     """N ProjectCreated at once vs the design's loop (namespace, helm install --wait, get svc)."""
-    _provision("burst", n, workers=workers, json_file=json_file, plot=plot, profile=profile)
+    _provision(
+        "burst",
+        n,
+        workers=workers,
+        json_file=json_file,
+        plot=plot,
+        profile=profile,
+        with_baseline=with_baseline,
+    )
 
 
 @app.command()
