@@ -18,8 +18,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import IO
 
 from consumer.bench import procstat
 from consumer.bench.topology import Topology
@@ -34,6 +35,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def spawn(env: Mapping[str, str], out: IO[bytes]) -> subprocess.Popen[bytes]:
+    """``devsessions run`` with ``env``, its output and errors to ``out``, in a session of
+    its own (so a signal to its process group reaches the service and nothing else)."""
+    return subprocess.Popen(
+        [devsessions(), "run"],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 class ServiceChild:
@@ -59,14 +72,7 @@ class ServiceChild:
 
     async def start(self, timeout: float = 90) -> None:
         with self.log.open("ab") as out:
-            self.proc = await asyncio.to_thread(
-                subprocess.Popen,
-                [devsessions(), "run"],
-                env=self._env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.proc = await asyncio.to_thread(spawn, self._env, out)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import asyncpg
@@ -71,14 +71,17 @@ def parse_helm_log(text: str) -> list[HelmCall]:
     return calls
 
 
-@dataclasses.dataclass(frozen=True)
-class Topology:
-    """Names and settings that isolate one benchmark run."""
+class ServiceTopology:
+    """Names and settings that isolate a ``devsessions`` child process on a shared stack.
+
+    Its own topics and consumer group (named from ``prefix``), its own database, and a
+    Helm wrapper that logs each call. The benchmark's topology and the end-to-end tests'
+    both build on this, so a service child is configured the same way in each.
+    """
 
     stack: StackInfo
     prefix: str
     database_url: str
-    directory: Path
 
     @property
     def input_topic(self) -> str:
@@ -93,6 +96,40 @@ class Topology:
         return f"{self.prefix}.project-events.dlq"
 
     @property
+    def topics(self) -> list[str]:
+        return [self.input_topic, self.output_topic, self.dead_letter_topic]
+
+    def service_env(self, helm: Path, settings: Mapping[str, str]) -> dict[str, str]:
+        """Environment for a ``devsessions`` child process; ``settings`` come last and win."""
+        env = self.stack.subprocess_env()
+        env.update(
+            {
+                "DEVSESSIONS_INPUT_TOPIC": self.input_topic,
+                "DEVSESSIONS_OUTPUT_TOPIC": self.output_topic,
+                "DEVSESSIONS_DEAD_LETTER_TOPIC": self.dead_letter_topic,
+                "DEVSESSIONS_CONSUMER_GROUP": f"{self.prefix}-group",
+                "DEVSESSIONS_DATABASE_URL": self.database_url,
+                "DEVSESSIONS_HELM_BINARY": str(helm),
+                "DEVSESSIONS_CHART_PATH": str(CHART),
+                # Its own database on a shared cluster: every other run's namespaces
+                # would look never seen, so no automatic orphan sweep.
+                "DEVSESSIONS_ORPHAN_SWEEP_INTERVAL_SECONDS": "0",
+            }
+        )
+        env.update(settings)
+        return env
+
+
+@dataclasses.dataclass(frozen=True)
+class Topology(ServiceTopology):
+    """Names and settings that isolate one benchmark run."""
+
+    stack: StackInfo
+    prefix: str
+    database_url: str
+    directory: Path
+
+    @property
     def helm_wrapper(self) -> Path:
         return self.directory / "helm"
 
@@ -102,24 +139,7 @@ class Topology:
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for a ``devsessions`` child process on this topology."""
-        env = self.stack.subprocess_env()
-        env.update(
-            {
-                "DEVSESSIONS_INPUT_TOPIC": self.input_topic,
-                "DEVSESSIONS_OUTPUT_TOPIC": self.output_topic,
-                "DEVSESSIONS_DEAD_LETTER_TOPIC": self.dead_letter_topic,
-                "DEVSESSIONS_CONSUMER_GROUP": f"{self.prefix}-group",
-                "DEVSESSIONS_DATABASE_URL": self.database_url,
-                "DEVSESSIONS_HELM_BINARY": str(self.helm_wrapper),
-                "DEVSESSIONS_CHART_PATH": str(CHART),
-                "DEVSESSIONS_LOG_LEVEL": "WARNING",
-                # Its own database on a shared cluster: others' namespaces would look
-                # never seen, so no orphan sweep during a benchmark.
-                "DEVSESSIONS_ORPHAN_SWEEP_INTERVAL_SECONDS": "0",
-            }
-        )
-        env.update(extra)
-        return env
+        return self.service_env(self.helm_wrapper, {"DEVSESSIONS_LOG_LEVEL": "WARNING", **extra})
 
     def helm_calls(self) -> list[HelmCall]:
         return parse_helm_log(self.helm_log.read_text()) if self.helm_log.exists() else []
@@ -165,7 +185,7 @@ async def isolated(stack: StackInfo, partitions: int = 3) -> AsyncIterator[Topol
     topo = Topology(stack, prefix, stack.database_url.rsplit("/", 1)[0] + "/" + database, directory)
     topo.helm_wrapper.write_text(_WRAPPER.format(helm=stack.helm_binary, log=topo.helm_log))
     topo.helm_wrapper.chmod(0o755)
-    names = [topo.input_topic, topo.output_topic, topo.dead_letter_topic]
+    names = topo.topics
     admin = await _admin(stack)
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])

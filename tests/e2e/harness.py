@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,19 +29,15 @@ from devstack.record import StackInfo
 
 import events
 from consumer.adapters.kafka_in import topic_partitions
+from consumer.bench.child import free_port, spawn
+from consumer.bench.topology import ServiceTopology
 
 REPO = Path(__file__).resolve().parents[2]
 DEVSESSIONS = Path(sys.executable).parent / "devsessions"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclasses.dataclass
-class Topology:
+class Topology(ServiceTopology):
     """Names and settings that isolate one test module."""
 
     stack: StackInfo
@@ -51,43 +46,23 @@ class Topology:
     helm_log: Path
     helm_wrapper: Path
 
-    @property
-    def input_topic(self) -> str:
-        return f"{self.prefix}.project-events"
-
-    @property
-    def output_topic(self) -> str:
-        return f"{self.prefix}.session-events"
-
-    @property
-    def dead_letter_topic(self) -> str:
-        return f"{self.prefix}.project-events.dlq"
-
     def env(self, **extra: str) -> dict[str, str]:
-        """Environment for a ``devsessions`` subprocess."""
-        env = self.stack.subprocess_env()
-        env.update(
+        """Environment for a ``devsessions`` subprocess.
+
+        No automatic orphan sweep (each test module has its own database on one shared
+        cluster); the orphan tests run ``devsessions reconcile`` by hand.
+        """
+        return self.service_env(
+            self.helm_wrapper,
             {
-                "DEVSESSIONS_INPUT_TOPIC": self.input_topic,
-                "DEVSESSIONS_OUTPUT_TOPIC": self.output_topic,
-                "DEVSESSIONS_DEAD_LETTER_TOPIC": self.dead_letter_topic,
-                "DEVSESSIONS_CONSUMER_GROUP": f"{self.prefix}-group",
-                "DEVSESSIONS_DATABASE_URL": self.database_url,
-                "DEVSESSIONS_HELM_BINARY": str(self.helm_wrapper),
-                "DEVSESSIONS_CHART_PATH": str(REPO / "helm" / "dev-session-template"),
                 "DEVSESSIONS_READY_TIMEOUT_SECONDS": "120",
                 "DEVSESSIONS_RESYNC_INTERVAL_SECONDS": "2",
                 "DEVSESSIONS_BACKOFF_BASE_SECONDS": "1",
                 "DEVSESSIONS_WORKER_CONCURRENCY": "4",
-                # Every test module has its own database on one shared cluster: to any one
-                # service, the other modules' namespaces look never seen. No automatic
-                # sweep here; the orphan tests run `devsessions reconcile` by hand.
-                "DEVSESSIONS_ORPHAN_SWEEP_INTERVAL_SECONDS": "0",
                 "DEVSESSIONS_LOG_LEVEL": "INFO",
-            }
+                **extra,
+            },
         )
-        env.update(extra)
-        return env
 
     def helm_calls(self, verb: str | None = None) -> list[str]:
         """Logged Helm invocations (one line of arguments each), optionally of one verb."""
@@ -105,12 +80,7 @@ def make_topology(stack: StackInfo, directory: Path, prefix: str | None = None) 
     topo = Topology(
         stack=stack, prefix=prefix, database_url=database, helm_log=log, helm_wrapper=wrapper
     )
-    asyncio.run(
-        create_topics(
-            stack.kafka_bootstrap_servers,
-            [topo.input_topic, topo.output_topic, topo.dead_letter_topic],
-        )
-    )
+    asyncio.run(create_topics(stack.kafka_bootstrap_servers, topo.topics))
     return topo
 
 
@@ -157,14 +127,8 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
-        log = self._log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [str(DEVSESSIONS), "run"],
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with self._log_path.open("ab") as log:
+            self.proc = spawn(self._env, log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -30,12 +30,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kubernetes import client
 
 import events
+from consumer.bench.child import free_port
 from tests.e2e.harness import (
     DEVSESSIONS,
     OutputWatcher,
     ServiceProcess,
     Topology,
-    free_port,
     new_project,
     of,
     run_cli,

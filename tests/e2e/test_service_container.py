@@ -25,9 +25,10 @@ import pytest
 from devstack import api
 
 import events
+from consumer.bench.child import free_port
 from events.publish import EventPublisher
 from tests.e2e import engine
-from tests.e2e.harness import OutputWatcher, Topology, created, deleted, free_port, new_project, of
+from tests.e2e.harness import OutputWatcher, Topology, created, deleted, new_project, of
 
 pytestmark = [pytest.mark.images, pytest.mark.slow]
 
