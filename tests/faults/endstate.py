@@ -9,16 +9,22 @@ namespace. Across the output topic, no event id may appear with two different co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from kubernetes import client
 
 import events
-from tests.e2e.harness import OutputWatcher, Topology, of
+from events.publish import EventPublisher
+from tests.e2e.harness import OutputWatcher, ServiceProcess, Topology, deleted, of
+
+# How long a scenario waits for the end state to match the log.
+SETTLE_TIMEOUT = 240
 
 
 def release(topo: Topology, project: str) -> dict[str, Any] | None:
@@ -134,3 +140,40 @@ async def converge(
         await asyncio.sleep(2)
         wrong = await mismatches(topo, api, last, out, upgraded=upgraded)
     return loop.time() - started, wrong
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    topo: Topology, log: Path, **env: str
+) -> AsyncIterator[tuple[ServiceProcess, EventPublisher, OutputWatcher]]:
+    """The service running on ``topo`` (started and stopped off the event loop), with a
+    publisher to its input topic and a watcher of its output topic."""
+    service = ServiceProcess(topo, log, **env)
+    await asyncio.to_thread(service.start)
+    try:
+        async with (
+            EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub,
+            OutputWatcher(topo.stack.kafka_bootstrap_servers, topo.output_topic) as out,
+        ):
+            yield service, pub, out
+    finally:
+        await asyncio.to_thread(service.stop)
+
+
+async def leave_as_found(
+    topo: Topology,
+    api: client.ApiClient,
+    pub: EventPublisher,
+    out: OutputWatcher,
+    last: MutableMapping[str, str],
+    *,
+    projects: Iterable[str],
+    timeout: float = SETTLE_TIMEOUT,
+) -> list[str]:
+    """Delete ``projects`` and wait until they are gone, leaving the shared cluster as
+    found; returns the mismatches left (for the caller to assert on after its own checks)."""
+    for project in projects:
+        await pub.publish(deleted(project))
+        last[project] = "deleted"
+    _, remaining = await converge(topo, api, last, out, timeout)
+    return remaining

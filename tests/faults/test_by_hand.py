@@ -21,13 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 import events
-from events.publish import EventPublisher
 from tests.e2e.harness import (
     OutputWatcher,
-    ServiceProcess,
     Topology,
     created,
     deleted,
@@ -35,12 +33,11 @@ from tests.e2e.harness import (
     of,
 )
 from tests.e2e.light import light_values
-from tests.faults.endstate import converge
+from tests.faults.endstate import SETTLE_TIMEOUT, converge, leave_as_found, serving
 from tests.faults.report import print_table
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-SETTLE_TIMEOUT = 240
 DRIFT_INTERVAL = 3
 
 
@@ -90,17 +87,9 @@ async def _announced(out: OutputWatcher, projects: list[str], before: dict[str, 
 
 
 async def test_drift_by_hand_is_repaired_and_deleted_projects_stay_deleted(
-    topo: Topology, tmp_path: Path, scale: int
+    topo: Topology, tmp_path: Path, scale: int, api: client.ApiClient
 ) -> None:
     rng = random.Random(44)
-    service = ServiceProcess(
-        topo,
-        tmp_path / "service.log",
-        DEVSESSIONS_CHART_VALUES_FILE=str(light_values(tmp_path)),
-        DEVSESSIONS_DRIFT_CHECK_INTERVAL_SECONDS=str(DRIFT_INTERVAL),
-    )
-    await asyncio.to_thread(service.start)
-    api = config.new_client_from_config(config_file=str(topo.stack.kubeconfig))
     faults = _faults(topo, api)
     touched = {kind: [new_project() for _ in range(scale)] for kind in faults}
     untouched = [new_project() for _ in range(scale)]
@@ -108,65 +97,60 @@ async def test_drift_by_hand_is_repaired_and_deleted_projects_stay_deleted(
     live = [p for group in touched.values() for p in group] + untouched
     last: dict[str, str] = {}
     published = 0
-    try:
-        async with (
-            EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub,
-            OutputWatcher(topo.stack.kafka_bootstrap_servers, topo.output_topic) as out,
-        ):
-            for project in rng.sample(live + gone, len(live) + len(gone)):
-                await pub.publish(created(project))
-                last[project], published = "created", published + 1
-            for project in gone:
-                await pub.publish(deleted(project))
-                last[project], published = "deleted", published + 1
-            first, wrong = await converge(topo, api, last, out, SETTLE_TIMEOUT)
-            assert not wrong, "before any fault:\n" + "\n".join(wrong[:20])
-            ready_before = {p: len(of(out.decoded(), p, events.SessionReady)) for p in live}
+    async with serving(
+        topo,
+        tmp_path / "service.log",
+        DEVSESSIONS_CHART_VALUES_FILE=str(light_values(tmp_path)),
+        DEVSESSIONS_DRIFT_CHECK_INTERVAL_SECONDS=str(DRIFT_INTERVAL),
+    ) as (_, pub, out):
+        for project in rng.sample(live + gone, len(live) + len(gone)):
+            await pub.publish(created(project))
+            last[project], published = "created", published + 1
+        for project in gone:
+            await pub.publish(deleted(project))
+            last[project], published = "deleted", published + 1
+        first, wrong = await converge(topo, api, last, out, SETTLE_TIMEOUT)
+        assert not wrong, "before any fault:\n" + "\n".join(wrong[:20])
+        ready_before = {p: len(of(out.decoded(), p, events.SessionReady)) for p in live}
 
-            started = time.monotonic()
-            for kind, projects in touched.items():
-                for project in projects:
-                    await asyncio.to_thread(faults[kind], project)
-            upgraded = touched["Deployment scaled to 0"] + touched["Deployment deleted"]
-            # A namespace deleted by hand still lists its release while it terminates: the
-            # state only looks converged. Wait for every repair to be announced first.
-            await _announced(out, [p for g in touched.values() for p in g], ready_before)
-            took, wrong = await converge(topo, api, last, out, SETTLE_TIMEOUT, upgraded=upgraded)
-            took = time.monotonic() - started
-            await asyncio.sleep(3 * DRIFT_INTERVAL)  # more drift checks: nothing may change
-            _, after = await converge(topo, api, last, out, 0, upgraded=upgraded)
-            seen = out.decoded()
-            announced = {
-                kind: sum(len(of(seen, p, events.SessionReady)) > ready_before[p] for p in group)
-                for kind, group in touched.items()
-            }
-            print_table(
-                f"Drift by hand while the service runs (scale {scale})",
-                {
-                    "events": published,
-                    "projects (live / deleted)": f"{len(live)} / {len(gone)}",
-                    **{f"faults: {kind}": len(group) for kind, group in touched.items()},
-                    **{f"  repaired and announced: {k}": n for k, n in announced.items()},
-                    "mismatches": len(wrong),
-                    "mismatches after 3 more drift checks": len(after),
-                    "time to converge after the faults (s)": f"{took:.1f}",
-                    "first convergence (s)": f"{first:.1f}",
-                    "faults to end (s)": f"{time.monotonic() - started:.1f}",
-                },
-            )
-            try:
-                assert not wrong, "\n".join(wrong[:20])
-                assert not after, "\n".join(after[:20])
-                for kind, group in touched.items():
-                    assert announced[kind] == len(group), f"{kind}: a new SessionReady each"
-                for project in untouched:
-                    assert len(of(seen, project, events.SessionReady)) == ready_before[project]
-            finally:
-                for project in live:  # leave the shared cluster as found
-                    await pub.publish(deleted(project))
-                    last[project] = "deleted"
-                _, remaining = await converge(topo, api, last, out, SETTLE_TIMEOUT)
-            assert not remaining, "\n".join(remaining[:20])
-    finally:
-        await asyncio.to_thread(service.stop)
-        api.close()
+        started = time.monotonic()
+        for kind, projects in touched.items():
+            for project in projects:
+                await asyncio.to_thread(faults[kind], project)
+        upgraded = touched["Deployment scaled to 0"] + touched["Deployment deleted"]
+        # A namespace deleted by hand still lists its release while it terminates: the
+        # state only looks converged. Wait for every repair to be announced first.
+        await _announced(out, [p for g in touched.values() for p in g], ready_before)
+        took, wrong = await converge(topo, api, last, out, SETTLE_TIMEOUT, upgraded=upgraded)
+        took = time.monotonic() - started
+        await asyncio.sleep(3 * DRIFT_INTERVAL)  # more drift checks: nothing may change
+        _, after = await converge(topo, api, last, out, 0, upgraded=upgraded)
+        seen = out.decoded()
+        announced = {
+            kind: sum(len(of(seen, p, events.SessionReady)) > ready_before[p] for p in group)
+            for kind, group in touched.items()
+        }
+        print_table(
+            f"Drift by hand while the service runs (scale {scale})",
+            {
+                "events": published,
+                "projects (live / deleted)": f"{len(live)} / {len(gone)}",
+                **{f"faults: {kind}": len(group) for kind, group in touched.items()},
+                **{f"  repaired and announced: {k}": n for k, n in announced.items()},
+                "mismatches": len(wrong),
+                "mismatches after 3 more drift checks": len(after),
+                "time to converge after the faults (s)": f"{took:.1f}",
+                "first convergence (s)": f"{first:.1f}",
+                "faults to end (s)": f"{time.monotonic() - started:.1f}",
+            },
+        )
+        try:
+            assert not wrong, "\n".join(wrong[:20])
+            assert not after, "\n".join(after[:20])
+            for kind, group in touched.items():
+                assert announced[kind] == len(group), f"{kind}: a new SessionReady each"
+            for project in untouched:
+                assert len(of(seen, project, events.SessionReady)) == ready_before[project]
+        finally:
+            remaining = await leave_as_found(topo, api, pub, out, last, projects=live)
+        assert not remaining, "\n".join(remaining[:20])

@@ -19,13 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import config
+from kubernetes import client
 
 import events
-from events.publish import EventPublisher
 from tests.e2e.harness import (
-    OutputWatcher,
-    ServiceProcess,
     Topology,
     created,
     deleted,
@@ -33,12 +30,18 @@ from tests.e2e.harness import (
     of,
 )
 from tests.e2e.light import light_values
-from tests.faults.endstate import converge, release, statuses
+from tests.faults.endstate import (
+    SETTLE_TIMEOUT,
+    converge,
+    leave_as_found,
+    release,
+    serving,
+    statuses,
+)
 from tests.faults.report import print_table
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-SETTLE_TIMEOUT = 240
 ALLOWED_REGISTRY = "registry.example.com"
 # Admitted by the allow-list and the event schema; refused by the chart's (maxLength 255).
 REFUSED_IMAGE = f"{ALLOWED_REGISTRY}/team/{'a' * 280}:1"
@@ -86,89 +89,74 @@ async def _settled_statuses(topo: Topology, projects: list[str], timeout: float)
 
 
 async def test_failing_install_fails_alone_and_a_later_event_fixes_it(
-    topo: Topology, tmp_path: Path, scale: int
+    topo: Topology, tmp_path: Path, scale: int, api: client.ApiClient
 ) -> None:
     rng = random.Random(21)
-    service = ServiceProcess(
-        topo,
-        tmp_path / "service.log",
-        DEVSESSIONS_CHART_VALUES_FILE=str(light_values(tmp_path)),
-        DEVSESSIONS_IMAGE_ALLOW_LIST=ALLOWED_REGISTRY,
-    )
-    await asyncio.to_thread(service.start)
     good = [new_project() for _ in range(6 * scale)]
     bad = [new_project() for _ in range(scale)]
     refused = events.ChartOverrides(preview_image=REFUSED_IMAGE)
     last: dict[str, str] = {}
     published = 0
-    api = config.new_client_from_config(config_file=str(topo.stack.kubeconfig))
-    try:
-        async with (
-            EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub,
-            OutputWatcher(topo.stack.kafka_bootstrap_servers, topo.output_topic) as out,
-        ):
-            started = time.monotonic()
-            for _ in range(2):
-                for project in rng.sample(good + bad, len(good) + len(bad)):
-                    if project in bad:
-                        await pub.publish(created(project, overrides=refused))
-                        kind = "created"
-                    else:
-                        kind = "deleted" if rng.random() < 0.3 and project in last else "created"
-                        await pub.publish(
-                            created(project) if kind == "created" else deleted(project)
-                        )
-                    last[project], published = kind, published + 1
-            took, wrong = await converge(topo, api, {p: last[p] for p in good}, out, SETTLE_TIMEOUT)
-            await out.wait_for(
-                lambda s: all(
-                    any(not f.data.will_retry for f in of(s, p, events.SessionFailed)) for p in bad
-                ),
-                SETTLE_TIMEOUT,
-            )
-            status = await _settled_statuses(topo, bad, 60)
-            failed_after = time.monotonic() - started
-            await asyncio.sleep(1)  # the last SessionFailed is relayed after the commit
-            await out.poll()
-            left = {p: await asyncio.to_thread(release, topo, p) for p in bad}
-            failures = [f for p in bad for f in of(out.decoded(), p, events.SessionFailed)]
-            installs = {p: _helm_installs(topo, p) for p in bad}
-            problems = _failed_alone(bad, status, left, failures, installs)
+    async with serving(
+        topo,
+        tmp_path / "service.log",
+        DEVSESSIONS_CHART_VALUES_FILE=str(light_values(tmp_path)),
+        DEVSESSIONS_IMAGE_ALLOW_LIST=ALLOWED_REGISTRY,
+    ) as (_, pub, out):
+        started = time.monotonic()
+        for _ in range(2):
+            for project in rng.sample(good + bad, len(good) + len(bad)):
+                if project in bad:
+                    await pub.publish(created(project, overrides=refused))
+                    kind = "created"
+                else:
+                    kind = "deleted" if rng.random() < 0.3 and project in last else "created"
+                    await pub.publish(created(project) if kind == "created" else deleted(project))
+                last[project], published = kind, published + 1
+        took, wrong = await converge(topo, api, {p: last[p] for p in good}, out, SETTLE_TIMEOUT)
+        await out.wait_for(
+            lambda s: all(
+                any(not f.data.will_retry for f in of(s, p, events.SessionFailed)) for p in bad
+            ),
+            SETTLE_TIMEOUT,
+        )
+        status = await _settled_statuses(topo, bad, 60)
+        failed_after = time.monotonic() - started
+        await asyncio.sleep(1)  # the last SessionFailed is relayed after the commit
+        await out.poll()
+        left = {p: await asyncio.to_thread(release, topo, p) for p in bad}
+        failures = [f for p in bad for f in of(out.decoded(), p, events.SessionFailed)]
+        installs = {p: _helm_installs(topo, p) for p in bad}
+        problems = _failed_alone(bad, status, left, failures, installs)
 
-            fixed_at = time.monotonic()
-            for project in bad:
-                await pub.publish(created(project))
-                last[project], published = "created", published + 1
-            fixed, still = await converge(
-                topo, api, last, out, SETTLE_TIMEOUT, upgraded=[p for p in bad if left[p]]
-            )
-            print_table(
-                f"Chart refuses the install of {len(bad)} project(s) in a storm (scale {scale})",
-                {
-                    "events": published,
-                    "projects": len(good) + len(bad),
-                    "faults (failing installs)": len(bad),
-                    "SessionFailed events": len(failures),
-                    "helm upgrade calls of failing projects": sum(installs.values()),
-                    "mismatches (others, during)": len(wrong),
-                    "mismatches (all, after the fix)": len(still),
-                    "time to converge, others (s)": f"{took:.1f}",
-                    "failed (no retry) after (s)": f"{failed_after:.1f}",
-                    "time to converge after the fix (s)": f"{time.monotonic() - fixed_at:.1f}"
-                    if not still
-                    else f"not within {fixed:.0f}",
-                },
-            )
-            try:
-                assert not wrong, "\n".join(wrong[:20])
-                assert not problems, "\n".join(problems)
-                assert not still, "\n".join(still[:20])
-            finally:
-                for project in good + bad:  # leave the shared cluster as found
-                    await pub.publish(deleted(project))
-                    last[project] = "deleted"
-                _, remaining = await converge(topo, api, last, out, SETTLE_TIMEOUT)
-            assert not remaining, "\n".join(remaining[:20])
-    finally:
-        await asyncio.to_thread(service.stop)
-        api.close()
+        fixed_at = time.monotonic()
+        for project in bad:
+            await pub.publish(created(project))
+            last[project], published = "created", published + 1
+        fixed, still = await converge(
+            topo, api, last, out, SETTLE_TIMEOUT, upgraded=[p for p in bad if left[p]]
+        )
+        print_table(
+            f"Chart refuses the install of {len(bad)} project(s) in a storm (scale {scale})",
+            {
+                "events": published,
+                "projects": len(good) + len(bad),
+                "faults (failing installs)": len(bad),
+                "SessionFailed events": len(failures),
+                "helm upgrade calls of failing projects": sum(installs.values()),
+                "mismatches (others, during)": len(wrong),
+                "mismatches (all, after the fix)": len(still),
+                "time to converge, others (s)": f"{took:.1f}",
+                "failed (no retry) after (s)": f"{failed_after:.1f}",
+                "time to converge after the fix (s)": f"{time.monotonic() - fixed_at:.1f}"
+                if not still
+                else f"not within {fixed:.0f}",
+            },
+        )
+        try:
+            assert not wrong, "\n".join(wrong[:20])
+            assert not problems, "\n".join(problems)
+            assert not still, "\n".join(still[:20])
+        finally:
+            remaining = await leave_as_found(topo, api, pub, out, last, projects=good + bad)
+        assert not remaining, "\n".join(remaining[:20])

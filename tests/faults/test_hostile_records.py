@@ -30,13 +30,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from kubernetes import config
+from kubernetes import client
 
 import events
 from consumer.adapters.kafka_in import topic_partitions
 from tests.e2e.harness import OutputWatcher, ServiceProcess, Topology, new_project
 from tests.e2e.light import light_values
-from tests.faults.endstate import converge
+from tests.faults.endstate import SETTLE_TIMEOUT, converge
 from tests.faults.hostile import (
     HELM_MARKERS,
     HOSTILE,
@@ -51,7 +51,6 @@ from tests.faults.report import print_table
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-SETTLE_TIMEOUT = 240
 INPUT_MAX_BYTES = 2 * ONE_MIB
 
 
@@ -192,7 +191,7 @@ async def _publish(
 
 
 async def test_hostile_records_are_dead_lettered_and_valid_ones_converge(
-    topo: Topology, tmp_path: Path, scale: int
+    topo: Topology, tmp_path: Path, scale: int, api: client.ApiClient
 ) -> None:
     rng = random.Random(7)
     bootstrap = topo.stack.kafka_bootstrap_servers
@@ -207,7 +206,6 @@ async def test_hostile_records_are_dead_lettered_and_valid_ones_converge(
         topo, tmp_path / "service.log", DEVSESSIONS_CHART_VALUES_FILE=str(light_values(tmp_path))
     )
     await asyncio.to_thread(service.start)
-    api = config.new_client_from_config(config_file=str(topo.stack.kubeconfig))
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         enable_idempotence=True,
@@ -268,4 +266,3 @@ async def test_hostile_records_are_dead_lettered_and_valid_ones_converge(
     finally:
         await producer.stop()
         await asyncio.to_thread(service.stop)
-        api.close()

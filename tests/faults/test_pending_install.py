@@ -28,26 +28,22 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 
 from consumer.domain import naming
-from events.publish import EventPublisher
 from tests.e2e.harness import (
     REPO,
-    OutputWatcher,
-    ServiceProcess,
     Topology,
     created,
     deleted,
     new_project,
 )
 from tests.e2e.light import light_values
-from tests.faults.endstate import converge, release
+from tests.faults.endstate import SETTLE_TIMEOUT, converge, leave_as_found, release, serving
 from tests.faults.report import print_table
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-SETTLE_TIMEOUT = 240
 CHART = REPO / "helm" / "dev-session-template"
 
 
@@ -130,11 +126,10 @@ async def _kill_service_helm(project: str, timeout: float) -> bool:
 
 
 async def test_pending_install_left_by_a_killed_helm_is_recovered(
-    topo: Topology, tmp_path: Path, scale: int
+    topo: Topology, tmp_path: Path, scale: int, api: client.ApiClient
 ) -> None:
     rng = random.Random(33)
     base = light_values(tmp_path)
-    api = config.new_client_from_config(config_file=str(topo.stack.kubeconfig))
     core = client.CoreV1Api(api)
     by_hand = [new_project() for _ in range(2 * scale)]
     child = [new_project() for _ in range(scale)]
@@ -142,62 +137,53 @@ async def test_pending_install_left_by_a_killed_helm_is_recovered(
     left_by_hand = [
         await asyncio.to_thread(_interrupted_install, topo, core, p, base) for p in by_hand
     ]
-
-    service = ServiceProcess(
-        topo, tmp_path / "service.log", DEVSESSIONS_CHART_VALUES_FILE=str(base)
-    )
-    await asyncio.to_thread(service.start)
     last: dict[str, str] = {}
     published, killed = 0, 0
-    try:
-        async with (
-            EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub,
-            OutputWatcher(topo.stack.kafka_bootstrap_servers, topo.output_topic) as out,
-        ):
-            started = time.monotonic()
-            for project in child:
-                await pub.publish(created(project))
-                last[project], published = "created", published + 1
-                killed += await _kill_service_helm(project, 30)
-            left_by_child = [
-                (r or {}).get("status", "absent")
-                for r in [await asyncio.to_thread(release, topo, p) for p in child]
-            ]
-            for project in rng.sample(by_hand + others, len(by_hand) + len(others)):
-                await pub.publish(created(project))
-                last[project], published = "created", published + 1
-            for project in rng.sample(others, len(others) // 4):
-                await pub.publish(deleted(project))
-                last[project], published = "deleted", published + 1
-            took, wrong = await converge(topo, api, last, out, SETTLE_TIMEOUT)
-            uninstalls = topo.helm_calls("uninstall")
-            recovered = [p for p in by_hand if any(f"dev-session-{p} " in c for c in uninstalls)]
-            print_table(
-                f"Release left pending-install by a killed helm (scale {scale})",
-                {
-                    "events": published,
-                    "projects": len(last),
-                    "faults (helm --wait killed by hand)": len(by_hand),
-                    "  their releases then (by hand)": ", ".join(sorted(set(left_by_hand))),
-                    "faults (service's helm child killed)": killed,
-                    "  their releases then (child)": ", ".join(sorted(set(left_by_child))),
-                    "interrupted installs uninstalled by the service": len(recovered),
-                    "mismatches": len(wrong),
-                    "time to converge (s)": f"{took:.1f}",
-                    "from the first event (s)": f"{time.monotonic() - started:.1f}",
-                },
+    async with serving(topo, tmp_path / "service.log", DEVSESSIONS_CHART_VALUES_FILE=str(base)) as (
+        _,
+        pub,
+        out,
+    ):
+        started = time.monotonic()
+        for project in child:
+            await pub.publish(created(project))
+            last[project], published = "created", published + 1
+            killed += await _kill_service_helm(project, 30)
+        left_by_child = [
+            (r or {}).get("status", "absent")
+            for r in [await asyncio.to_thread(release, topo, p) for p in child]
+        ]
+        for project in rng.sample(by_hand + others, len(by_hand) + len(others)):
+            await pub.publish(created(project))
+            last[project], published = "created", published + 1
+        for project in rng.sample(others, len(others) // 4):
+            await pub.publish(deleted(project))
+            last[project], published = "deleted", published + 1
+        took, wrong = await converge(topo, api, last, out, SETTLE_TIMEOUT)
+        uninstalls = topo.helm_calls("uninstall")
+        recovered = [p for p in by_hand if any(f"dev-session-{p} " in c for c in uninstalls)]
+        print_table(
+            f"Release left pending-install by a killed helm (scale {scale})",
+            {
+                "events": published,
+                "projects": len(last),
+                "faults (helm --wait killed by hand)": len(by_hand),
+                "  their releases then (by hand)": ", ".join(sorted(set(left_by_hand))),
+                "faults (service's helm child killed)": killed,
+                "  their releases then (child)": ", ".join(sorted(set(left_by_child))),
+                "interrupted installs uninstalled by the service": len(recovered),
+                "mismatches": len(wrong),
+                "time to converge (s)": f"{took:.1f}",
+                "from the first event (s)": f"{time.monotonic() - started:.1f}",
+            },
+        )
+        try:
+            assert set(left_by_hand) == {"pending-install"}, left_by_hand
+            assert killed == len(child), "the service's helm child was found and killed"
+            assert recovered == by_hand, "each interrupted install was recovered"
+            assert not wrong, "\n".join(wrong[:20])
+        finally:
+            remaining = await leave_as_found(
+                topo, api, pub, out, last, projects=by_hand + child + others
             )
-            try:
-                assert set(left_by_hand) == {"pending-install"}, left_by_hand
-                assert killed == len(child), "the service's helm child was found and killed"
-                assert recovered == by_hand, "each interrupted install was recovered"
-                assert not wrong, "\n".join(wrong[:20])
-            finally:
-                for project in by_hand + child + others:  # leave the shared cluster as found
-                    await pub.publish(deleted(project))
-                    last[project] = "deleted"
-                _, remaining = await converge(topo, api, last, out, SETTLE_TIMEOUT)
-            assert not remaining, "\n".join(remaining[:20])
-    finally:
-        await asyncio.to_thread(service.stop)
-        api.close()
+        assert not remaining, "\n".join(remaining[:20])

@@ -15,12 +15,12 @@ import re
 from pathlib import Path
 
 import asyncpg
-from kubernetes import config
+from kubernetes import client
 
 from events.publish import EventPublisher
 from tests.e2e.harness import OutputWatcher, ServiceProcess, Topology, created, deleted, new_project
 from tests.e2e.light import light_values
-from tests.faults.endstate import converge
+from tests.faults.endstate import converge, leave_as_found
 from tests.faults.report import print_table
 
 SETTLE_TIMEOUT = 300
@@ -42,7 +42,7 @@ def _assigned(log: Path) -> bool:
 
 
 async def test_three_replicas_share_work_and_survive_kills(
-    topo: Topology, tmp_path: Path, scale: int
+    topo: Topology, tmp_path: Path, scale: int, api: client.ApiClient
 ) -> None:
     rng = random.Random(12)
     values = str(light_values(tmp_path))
@@ -57,7 +57,6 @@ async def test_three_replicas_share_work_and_survive_kills(
     projects = [new_project() for _ in range(8 * scale)]
     last: dict[str, str] = {}
     kills, published = 0, 0
-    api = config.new_client_from_config(config_file=str(topo.stack.kubeconfig))
     try:
         async with (
             EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub,
@@ -97,13 +96,11 @@ async def test_three_replicas_share_work_and_survive_kills(
                 assert shared == 3, "every first replica was given partitions"
                 assert not wrong, "\n".join(wrong[:20])
             finally:
-                for project in projects:  # leave the shared cluster as found
-                    await pub.publish(deleted(project))
-                    last[project] = "deleted"
-                _, left = await converge(topo, api, last, out, SETTLE_TIMEOUT)
+                left = await leave_as_found(
+                    topo, api, pub, out, last, projects=projects, timeout=SETTLE_TIMEOUT
+                )
             assert not left, "\n".join(left[:20])
     finally:
         for r in replicas:
             if r.proc is not None and r.proc.poll() is None:
                 await asyncio.to_thread(r.stop)
-        api.close()
