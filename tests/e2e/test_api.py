@@ -31,6 +31,7 @@ from kubernetes import client
 
 import events
 from consumer.bench.child import free_port
+from tests.design import DESIGN_FIELDS
 from tests.e2e.harness import (
     DEVSESSIONS,
     OutputWatcher,
@@ -54,19 +55,6 @@ DESIGN_POST = """curl -X POST "http://localhost:8080/api/v1/sessions" \\
     "project_id": 456,
     "project_uuid": "550e8400-e29b-41d4-a716-446655440000"
   }'"""
-DESIGN_FIELDS = (
-    "id",
-    "project_uuid",
-    "namespace",
-    "status",
-    "ip_address",
-    "preview_url",
-    "preview_path",
-    "chat_url",
-    "chat_path",
-    "vscode_url",
-    "vscode_path",
-)
 
 
 class Service(ServiceProcess):

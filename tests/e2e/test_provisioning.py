@@ -19,6 +19,7 @@ import events
 from consumer.domain import endpoints
 from consumer.settings import Settings
 from events.publish import EventPublisher
+from tests.design import DESIGN_FIELDS
 from tests.e2e.harness import (
     OutputWatcher,
     Topology,
@@ -80,21 +81,7 @@ async def test_create_then_delete_round_trip(
             shown = run_cli(topo, "sessions", "show", project, "--json")
             assert shown.returncode == 0, shown.stderr
             doc = json.loads(shown.stdout)
-            for field in (
-                "id",
-                "project_uuid",
-                "namespace",
-                "status",
-                "ip_address",
-                "preview_url",
-                "preview_path",
-                "chat_url",
-                "chat_path",
-                "vscode_url",
-                "vscode_path",
-                "created_at",
-                "updated_at",
-            ):
+            for field in (*DESIGN_FIELDS, "created_at", "updated_at"):
                 assert field in doc, field
             assert doc["status"] == "running" and doc["chat_url"] == data.chat_url
             code, body = service.get("/metrics")

@@ -9,6 +9,7 @@ import pytest
 
 from consumer.domain.model import Status
 from consumer.entrypoints.api import auth
+from tests.design import DESIGN_FIELDS
 from tests.unit.api_fakes import api, session
 
 P = "550e8400-e29b-41d4-a716-446655440000"
@@ -48,19 +49,7 @@ async def test_running_session_answers_200_with_the_design_fields() -> None:
         r = await a.client.get(GET, params=IDS)
     assert r.status_code == 200
     body = r.json()
-    for field in (
-        "id",
-        "project_uuid",
-        "namespace",
-        "status",
-        "ip_address",
-        "preview_url",
-        "preview_path",
-        "chat_url",
-        "chat_path",
-        "vscode_url",
-        "vscode_path",
-    ):
+    for field in DESIGN_FIELDS:
         assert field in body
     assert body["status"] == "running" and body["preview_url"] == "http://10.96.0.1/preview"
     assert a.log.published == []
