@@ -20,6 +20,8 @@ from consumer.domain import naming
 from consumer.domain.errors import TransientError
 from consumer.domain.orphans import Limits, Reason, Verdict
 from consumer.service.orphans import SWEEP_LOCK, OrphanSweep, Outcome
+from consumer.service.scheduler import Resync
+from consumer.settings import Settings
 from tests.fakes import FakeHeld, FakeLocks, FakeLogProgress, _Release
 from tests.unit.conftest import SETTINGS, World
 
@@ -37,6 +39,22 @@ def sweep_of(
         cluster=world.cluster,
         progress=progress or FakeLogProgress(),
     )
+
+
+def resync_of(world: World, settings: Settings, progress: FakeLogProgress, **wire: Any) -> Resync:
+    """The resync of the production wiring over ``world``'s fakes (intake's work not run)."""
+    return bootstrap.wire(
+        settings,
+        uow=world.db,
+        locks=world.db.locks,
+        publisher=world.publisher,
+        helm=world.helm,
+        cluster=world.cluster,
+        clock=world.clock,
+        on_work=lambda _: None,
+        progress=progress,
+        **wire,
+    ).resync
 
 
 def by_hand(world: World, project: str) -> None:
@@ -191,25 +209,14 @@ async def test_resync_sweeps_at_its_own_interval_first_after_one(world: World) -
         update={"orphan_sweep_interval_seconds": 60, "orphan_max_share": 1.0}
     )
     progress = FakeLogProgress()
-    parts = bootstrap.wire(
-        settings,
-        uow=world.db,
-        locks=world.db.locks,
-        publisher=world.publisher,
-        helm=world.helm,
-        cluster=world.cluster,
-        clock=world.clock,
-        owner="resync",
-        on_work=lambda _: None,
-        progress=progress,
-    )
-    await parts.resync.once()  # the first resync after a start never sweeps
+    resync = resync_of(world, settings, progress, owner="resync")
+    await resync.once()  # the first resync after a start never sweeps
     assert progress.asked == [] and never in world.cluster.namespaces
     world.clock.advance(30)
-    await parts.resync.once()
+    await resync.once()
     assert progress.asked == []
     world.clock.advance(31)
-    await parts.resync.once()
+    await resync.once()
     assert progress.asked == [("group", settings.input_topic)]
     assert never not in world.cluster.namespaces
 
@@ -221,20 +228,10 @@ async def test_a_failing_sweep_does_not_fail_the_resync(world: World) -> None:
         async def caught_up(self, group: str, topic: str) -> bool:
             raise ConnectionError("kafka away")
 
-    parts = bootstrap.wire(
-        settings,
-        uow=world.db,
-        locks=world.db.locks,
-        publisher=world.publisher,
-        helm=world.helm,
-        cluster=world.cluster,
-        clock=world.clock,
-        on_work=lambda _: None,
-        progress=Broken(),
-    )
-    await parts.resync.once()
+    resync = resync_of(world, settings, Broken())
+    await resync.once()
     world.clock.advance(timedelta(seconds=2).total_seconds())
-    assert await parts.resync.once() == 0
+    assert await resync.once() == 0
 
 
 async def test_sweep_is_off_with_a_zero_interval(world: World) -> None:
@@ -242,19 +239,9 @@ async def test_sweep_is_off_with_a_zero_interval(world: World) -> None:
     by_hand(world, never)
     settings = SETTINGS.model_copy(update={"orphan_sweep_interval_seconds": 0})
     progress = FakeLogProgress()
-    parts = bootstrap.wire(
-        settings,
-        uow=world.db,
-        locks=world.db.locks,
-        publisher=world.publisher,
-        helm=world.helm,
-        cluster=world.cluster,
-        clock=world.clock,
-        on_work=lambda _: None,
-        progress=progress,
-    )
+    resync = resync_of(world, settings, progress)
     for _ in range(3):
-        await parts.resync.once()
+        await resync.once()
         world.clock.advance(3600)
     assert progress.asked == [] and never in world.cluster.namespaces
 
