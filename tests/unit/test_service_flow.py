@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 import events
 from consumer.domain.errors import PermanentError, TransientError
 from consumer.domain.model import Desired, Status
 from consumer.service.intake import Outcome, RawRecord
+from consumer.service.scheduler import Resync
+from consumer.service.workers import KeyedWorkers
 from tests.unit.conftest import DLQ, SETTINGS, World, make_world
 
 SHORT_LEASE = SETTINGS.model_copy(update={"lease_seconds": 0.15})
@@ -306,15 +310,11 @@ async def test_a_manual_retry_gets_failure_events_of_its_own(world: World, proje
     assert isinstance(after[0].data, events.SessionFailed) and after[0].data.attempts == 1
 
 
-async def test_vanished_namespace_is_provisioned_again(world: World, project: str) -> None:
-    from datetime import timedelta
-
-    from consumer.service.scheduler import Resync
-    from consumer.service.workers import KeyedWorkers
-
+async def running_with_drift_check(world: World, project: str) -> Resync:
+    """``project``'s session provisioned and running, and a resync that checks for drift."""
     await world.intake.handle(world.record(world.created(project)))
     await world.settle()
-    resync = Resync(
+    return Resync(
         uow=world.uow,
         workers=KeyedWorkers(world.reconciler.reconcile, 1),
         clock=world.clock,
@@ -322,6 +322,10 @@ async def test_vanished_namespace_is_provisioned_again(world: World, project: st
         lifetime=timedelta(days=365),
         cluster=world.cluster,
     )
+
+
+async def test_vanished_namespace_is_provisioned_again(world: World, project: str) -> None:
+    resync = await running_with_drift_check(world, project)
     assert await resync.check_drift() == 0, "nothing drifted yet"
     await world.cluster.delete_namespace(project)  # someone removed it by hand
     assert await resync.check_drift() == 1
@@ -341,22 +345,9 @@ async def test_a_workload_removed_by_hand_is_provisioned_again(
     """The namespace stays, but the release was uninstalled or its Deployment scaled to
     zero by hand: the drift check sees it, and the repair upgrades (adopting the release
     as it stands would announce a session that serves nothing)."""
-    from datetime import timedelta
-
     from consumer.domain import naming
-    from consumer.service.scheduler import Resync
-    from consumer.service.workers import KeyedWorkers
 
-    await world.intake.handle(world.record(world.created(project)))
-    await world.settle()
-    resync = Resync(
-        uow=world.uow,
-        workers=KeyedWorkers(world.reconciler.reconcile, 1),
-        clock=world.clock,
-        interval=1,
-        lifetime=timedelta(days=365),
-        cluster=world.cluster,
-    )
+    resync = await running_with_drift_check(world, project)
     assert await resync.check_drift() == 0, "nothing drifted yet"
     key = (naming.namespace_for(project), naming.release_for(project))
     if by_hand == "helm uninstall":
