@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 from faststream.kafka import TestKafkaBroker
 
 import events
@@ -84,7 +85,6 @@ async def test_database_outage_is_retried_then_handed_back_not_acked(
 
 
 async def test_headers_that_are_not_text_reach_intake_as_delivered() -> None:
-    from aiokafka.structs import ConsumerRecord
     from faststream.kafka.message import KafkaAckableMessage
     from faststream.kafka.parser import AioKafkaParser
 
@@ -172,14 +172,13 @@ class _SpyConsumer:
         self.seeks.append((partition.topic, partition.partition, offset))  # type: ignore[attr-defined]
 
 
-def _ackable(world: World, project: str, offset: int) -> tuple[object, _SpyConsumer]:
-    from aiokafka.structs import ConsumerRecord
-    from faststream.kafka.message import KafkaAckableMessage
-
+def _consumer_record(
+    world: World, project: str, partition: int, offset: int
+) -> ConsumerRecord[bytes, bytes]:
     rec = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
-    record = ConsumerRecord(
+    return ConsumerRecord(
         topic="in",
-        partition=2,
+        partition=partition,
         offset=offset,
         timestamp=0,
         timestamp_type=0,
@@ -190,8 +189,14 @@ def _ackable(world: World, project: str, offset: int) -> tuple[object, _SpyConsu
         serialized_value_size=len(rec.value),
         headers=rec.headers,
     )
+
+
+def _ackable(world: World, project: str, offset: int) -> tuple[object, _SpyConsumer]:
+    from faststream.kafka.message import KafkaAckableMessage
+
+    record = _consumer_record(world, project, 2, offset)
     consumer = _SpyConsumer()
-    return KafkaAckableMessage(record, rec.value, consumer=consumer), consumer
+    return KafkaAckableMessage(record, record.value, consumer=consumer), consumer
 
 
 async def test_a_record_handed_back_is_nacked_not_acknowledged(world: World, project: str) -> None:
@@ -215,25 +220,6 @@ async def test_an_applied_record_is_acknowledged(world: World, project: str) -> 
     assert await subscriber.deliver(message, guard) is Verdict.ACK
     assert (consumer.commits, consumer.seeks) == (1, [])
     assert await world.sessions.get(project) is not None
-
-
-def _consumer_record(world: World, project: str, partition: int, offset: int) -> object:
-    from aiokafka.structs import ConsumerRecord
-
-    rec = events.to_record(events.new_envelope(world.created(project), source="urn:test"))
-    return ConsumerRecord(
-        topic="in",
-        partition=partition,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=rec.key,
-        value=rec.value,
-        checksum=None,
-        serialized_key_size=len(rec.key),
-        serialized_value_size=len(rec.value),
-        headers=rec.headers,
-    )
 
 
 async def test_a_batch_is_committed_once_after_it_is_applied_or_rewound_per_partition(
@@ -268,7 +254,6 @@ async def test_a_batch_is_committed_once_after_it_is_applied_or_rewound_per_part
 
 
 async def test_a_batch_with_a_header_that_is_not_text_reaches_intake_as_delivered() -> None:
-    from aiokafka.structs import ConsumerRecord
     from faststream.kafka.message import KafkaAckableMessage
     from faststream.kafka.parser import AioKafkaBatchParser
 
