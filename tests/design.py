@@ -6,11 +6,7 @@ Kept apart from the service's own definitions (``consumer.domain.model.ENDPOINT_
 
 from __future__ import annotations
 
-DESIGN_FIELDS = (
-    "id",
-    "project_uuid",
-    "namespace",
-    "status",
+DESIGN_ENDPOINT_FIELDS = (
     "ip_address",
     "preview_url",
     "preview_path",
@@ -19,4 +15,7 @@ DESIGN_FIELDS = (
     "vscode_url",
     "vscode_path",
 )
+"""Where the design says a running session is reached."""
+
+DESIGN_FIELDS = ("id", "project_uuid", "namespace", "status", *DESIGN_ENDPOINT_FIELDS)
 """The fields of a session document the design names (API answers, ``sessions show``)."""

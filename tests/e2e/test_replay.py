@@ -14,6 +14,7 @@ import pytest
 
 import events
 from events.publish import EventPublisher
+from tests.design import DESIGN_ENDPOINT_FIELDS
 from tests.e2e.harness import (
     OutputWatcher,
     Topology,
@@ -32,13 +33,7 @@ COLUMNS = (
     "desired",
     "namespace",
     "release_name",
-    "ip_address",
-    "preview_url",
-    "preview_path",
-    "chat_url",
-    "chat_path",
-    "vscode_url",
-    "vscode_path",
+    *DESIGN_ENDPOINT_FIELDS,
 )
 
 
