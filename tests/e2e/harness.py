@@ -26,6 +26,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.record import StackInfo
+from kubernetes import client
 
 import events
 from consumer.adapters.kafka_in import topic_partitions
@@ -245,6 +246,10 @@ def created(project: str, **kw: Any) -> events.ProjectCreated:
 
 def deleted(project: str) -> events.ProjectDeleted:
     return events.ProjectDeleted(project_uuid=project, deleted_at=datetime.now(UTC))
+
+
+def namespace_exists(core: client.CoreV1Api, name: str) -> bool:
+    return any(ns.metadata.name == name for ns in core.list_namespace().items)
 
 
 def new_project() -> str:

@@ -23,6 +23,7 @@ from tests.e2e.harness import (
     Topology,
     created,
     deleted,
+    namespace_exists,
     new_project,
     of,
     run_cli,
@@ -35,10 +36,6 @@ ENV = {
     "DEVSESSIONS_RESYNC_INTERVAL_SECONDS": "1",
 }
 MUTATING = ("upgrade", "install", "uninstall", "rollback")
-
-
-def namespace_exists(core: client.CoreV1Api, name: str) -> bool:
-    return any(ns.metadata.name == name for ns in core.list_namespace().items)
 
 
 async def row(url: str, project: str) -> dict[str, Any]:

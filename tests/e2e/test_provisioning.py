@@ -25,6 +25,7 @@ from tests.e2e.harness import (
     Topology,
     created,
     deleted,
+    namespace_exists,
     new_project,
     of,
     run_cli,
@@ -32,10 +33,6 @@ from tests.e2e.harness import (
 )
 
 READY_TIMEOUT = 180
-
-
-def namespace_exists(core: client.CoreV1Api, name: str) -> bool:
-    return any(ns.metadata.name == name for ns in core.list_namespace().items)
 
 
 async def test_create_then_delete_round_trip(
