@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from devstack import build_go, cache, kafka, kube_build, pins, ports, procs, record, steps
+from devstack import api, build_go, cache, kafka, kube_build, pins, ports, procs, record, steps
 
 
 def test_pins_are_consistent() -> None:
@@ -194,3 +194,15 @@ def test_stop_leaves_a_process_that_is_not_ours_alone(tmp_path: Path) -> None:
     finally:
         os.killpg(rec.pid, 9)
         os.waitpid(rec.pid, 0)
+
+
+def test_one_component_stops_and_starts_only_by_known_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVSESSIONS_STATE_DIR", str(tmp_path))
+    for call in (api.stop_component, api.start_component):
+        with pytest.raises(ValueError, match="kafka, postgresql"):
+            call("kube-apiserver")
+    assert api.stop_component("kafka") is False  # nothing of this state dir runs
+    with pytest.raises(RuntimeError, match="stack up"):
+        api.start_component("kafka")

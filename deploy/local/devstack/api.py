@@ -1,5 +1,6 @@
 """The stack's Python API: ``up``, ``down``, ``status``, ``info``, ``from_env``, ``ensure_helm``,
-``real_node``, ``import_image`` and ``container_engine``.
+``real_node``, ``import_image``, ``container_engine``, and ``stop_component`` /
+``start_component`` (one component down and back, for fault-injection tests).
 
 Orchestration only: each component's own module knows how to build, start and check
 it. ``up`` is re-entrant (running components are reused, stopped ones started) and
@@ -187,6 +188,45 @@ def down() -> list[str]:
         if procs.stop_pid_file(state.pid(postgres.COMPONENT), first=signal.SIGINT, grace=30):
             stopped.append("postgresql")
     return stopped
+
+
+# Components ``stop_component`` / ``start_component`` know: the stack's name -> pid file.
+STOPPABLE = {"kafka": kafka.COMPONENT, "postgresql": postgres.COMPONENT}
+
+
+def stop_component(name: str) -> bool:
+    """Stop one component of the running stack (``STOPPABLE``), keeping its data and ports.
+
+    For fault-injection tests: everything else keeps running, and ``start_component`` (or
+    ``up``) brings it back on the same port with the same data. Returns whether it ran.
+    Tests must start it again in a ``finally``: other tests share the stack.
+    """
+    if name not in STOPPABLE:
+        raise ValueError(f"cannot stop {name!r} alone; one of: {', '.join(STOPPABLE)}")
+    state = paths.layout()
+    first = signal.SIGINT if name == "postgresql" else signal.SIGTERM  # pg: fast shutdown
+    with cache.file_lock(state.lock):
+        return procs.stop_pid_file(state.pid(STOPPABLE[name]), first=first, grace=30)
+
+
+def start_component(name: str) -> None:
+    """Start one component again (``STOPPABLE``) on the ports ``stack.json`` recorded and
+    wait until it answers; reuses it when it already runs. RuntimeError when the stack was
+    never brought up here."""
+    if name not in STOPPABLE:
+        raise ValueError(f"cannot start {name!r} alone; one of: {', '.join(STOPPABLE)}")
+    state, p = paths.layout(), pins.load()
+    with cache.file_lock(state.lock):
+        port_map = rec.load(state.stack_json).get("ports")
+        if not port_map:
+            raise RuntimeError("no stack here yet: run `devsessions stack up` first")
+        reporter = NullReporter()
+        if name == "kafka":
+            libs, _ = kafka.ensure_jars(p.kafka, state.log("build-kafka"))
+            core_steps.start_kafka(reporter, state, p, libs, port_map)
+        else:
+            pg_bin, _ = postgres.ensure_installed(p.postgresql, state.log("build-postgres"))
+            core_steps.start_postgres(reporter, state, pg_bin, port_map["postgres"])
 
 
 def info() -> StackInfo | None:

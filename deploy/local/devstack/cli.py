@@ -143,6 +143,30 @@ def down() -> None:
 
 
 @app.command()
+def stop(component: str = typer.Argument(..., help="kafka or postgresql")) -> None:
+    """Stop one component (data and ports kept), e.g. to try an outage; `start` undoes it."""
+    from devstack import api  # noqa: PLC0415 (keeps the root CLI fast)
+
+    try:
+        was = api.stop_component(component)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"stopped: {component}" if was else f"{component} was not running")
+
+
+@app.command()
+def start(component: str = typer.Argument(..., help="kafka or postgresql")) -> None:
+    """Start one stopped component again on its recorded port and wait until it answers."""
+    from devstack import api  # noqa: PLC0415 (keeps the root CLI fast)
+
+    try:
+        api.start_component(component)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"running: {component}")
+
+
+@app.command()
 def status() -> None:
     """Report each component's health; exit 1 when any is unhealthy."""
     from devstack import api  # noqa: PLC0415 (keeps the root CLI fast)
