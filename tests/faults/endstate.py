@@ -90,11 +90,9 @@ async def mismatches(
     out: OutputWatcher,
     *,
     upgraded: Collection[str] = (),
-    contents: bool = True,
 ) -> list[str]:
     """What disagrees with the log (empty when the end state matches). ``upgraded``:
-    projects whose release the scenario expects at a later revision (a repair upgrades);
-    without ``contents``, event ids seen with two contents are left to the caller."""
+    projects whose release the scenario expects at a later revision (a repair upgrades)."""
     await out.poll()
     seen = out.decoded()
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
@@ -118,7 +116,7 @@ async def mismatches(
         elif rel is not None or project in namespaces:
             wrong.append(f"{project}: deleted, yet release {rel} / namespace still there")
     first: dict[str, bytes] = {}
-    for record in out.records if contents else ():
+    for record in out.records:
         ident = dict(record.headers).get("ce_id", b"").decode()
         if first.setdefault(ident, record.value) != record.value:
             wrong.append(f"output event id {ident} with two different contents")
@@ -133,15 +131,14 @@ async def converge(
     timeout: float,
     *,
     upgraded: Collection[str] = (),
-    contents: bool = True,
 ) -> tuple[float, list[str]]:
     """Wait until the end state matches the log; (seconds taken, mismatches left)."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    wrong = await mismatches(topo, api, last, out, upgraded=upgraded, contents=contents)
+    wrong = await mismatches(topo, api, last, out, upgraded=upgraded)
     while wrong and loop.time() - started < timeout:
         await asyncio.sleep(2)
-        wrong = await mismatches(topo, api, last, out, upgraded=upgraded, contents=contents)
+        wrong = await mismatches(topo, api, last, out, upgraded=upgraded)
     return loop.time() - started, wrong
 
 
