@@ -298,6 +298,10 @@ class Locks(Protocol):
     def hold(self, name: str) -> AbstractAsyncContextManager[HeldLock]: ...
 
 
+WireRecord = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
+"""A record as sent: topic, key, value, headers."""
+
+
 class Publisher(Protocol):
     """Sends encoded records with an idempotent producer.
 
@@ -314,6 +318,10 @@ class Publisher(Protocol):
     ) -> None: ...
 
     async def send_many(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+    async def send_each(self, records: Sequence[WireRecord]) -> None:
+        """Send records as given (dead-letter copies), pipelined in order, waiting for
+        every acknowledgement: one round trip for a batch of bad records, not one each."""
 
 
 class TopicIdentity(Protocol):

@@ -688,3 +688,7 @@ class FakePublisher:
 
     async def send_many(self, messages: Sequence[OutboxMessage]) -> None:
         self.sent.extend((m.topic, m.key, m.value, list(m.headers)) for m in messages)
+
+    async def send_each(self, records: Sequence[Sent]) -> None:
+        for topic, key, value, headers in records:
+            await self.send(topic, key, value, headers)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from consumer.ports import OutboxMessage
+from consumer.ports import OutboxMessage, WireRecord
 
 
 class KafkaPublisher:
@@ -40,6 +40,13 @@ class KafkaPublisher:
         headers: Sequence[tuple[str, bytes]],
     ) -> None:
         await self._producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
+
+    async def send_each(self, records: Sequence[WireRecord]) -> None:
+        futures = [
+            await self._producer.send(topic, value=value, key=key, headers=list(headers))
+            for topic, key, value, headers in records
+        ]
+        await asyncio.gather(*futures)
 
     async def send_many(self, messages: Sequence[OutboxMessage]) -> None:
         """Send a batch, pipelined, and wait for every acknowledgement (order kept)."""

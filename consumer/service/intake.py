@@ -40,6 +40,7 @@ from consumer.ports import (
     Publisher,
     TopicIdentity,
     UnitOfWorkFactory,
+    WireRecord,
 )
 from consumer.service.epochs import LogEpochs
 from consumer.service.intake_rules import IntakeRules
@@ -151,10 +152,10 @@ class Intake:
             for (i, envelope, _), outcome in zip(good, applied, strict=True):
                 outcomes[i] = outcome
                 metrics.EVENTS.labels(type=envelope.type.value, outcome=outcome.value).inc()
-        for i, exc in bad:
+        if bad and dead_letter:
+            await self.dead_letter_many([(records[i], exc.code, exc.reason) for i, exc in bad])
+        for i, _ in bad:
             metrics.EVENTS.labels(type="invalid", outcome="dead_lettered").inc()
-            if dead_letter:
-                await self.dead_letter(records[i], exc.code, exc.reason)
             outcomes[i] = Outcome.DEAD_LETTERED if dead_letter else Outcome.SKIPPED_INVALID
         return [o for o in outcomes if o is not None]
 
@@ -190,12 +191,29 @@ class Intake:
         return [Outcome.DUPLICATE if old else next(applied) for old in known]
 
     async def dead_letter(self, record: RawRecord, code: str, reason: str) -> None:
-        """Publish ``record`` unchanged to the dead-letter topic, with why, and where from.
+        """Publish ``record`` unchanged to the dead-letter topic, with why, and where from."""
+        await self.dead_letter_many([(record, code, reason)])
+
+    async def dead_letter_many(self, bad: Sequence[tuple[RawRecord, str, str]]) -> None:
+        """Dead-letter each (record, code, reason), in order, acknowledged together.
 
         A record too big for the dead-letter topic (the input topic may take larger ones)
         is clipped to fit, with ``dlq_clipped`` saying what was cut: sending it whole
         would fail on every attempt and hold its partition forever.
         """
+        await self._publisher.send_each([self._dead_letter_copy(*each) for each in bad])
+        for record, code, reason in bad:
+            metrics.DEAD_LETTERS.labels(code=code).inc()
+            log.warning(
+                "dead-lettered record",
+                code=code,
+                reason=reason,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+
+    def _dead_letter_copy(self, record: RawRecord, code: str, reason: str) -> WireRecord:
         key, value, kept, clipped = events.clip_for_dead_letter(
             record.key, record.value, record.headers
         )
@@ -211,16 +229,7 @@ class Intake:
         ]
         if clipped:
             headers.append((events.DLQ_CLIPPED_HEADER, clipped.encode("ascii")))
-        await self._publisher.send(self._dlq, key, value, headers)
-        metrics.DEAD_LETTERS.labels(code=code).inc()
-        log.warning(
-            "dead-lettered record",
-            code=code,
-            reason=reason,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
+        return self._dlq, key, value, headers
 
     async def _apply_in_epoch(
         self, decoded: Sequence[tuple[events.Envelope[events.ProjectEvent], RawRecord]]

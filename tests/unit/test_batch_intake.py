@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 
 import events
 from consumer.domain.model import Desired, Status
 from consumer.ports import DatabaseUnavailable
 from consumer.service.guard import DeliveryGuard, Verdict
 from consumer.service.intake import Outcome, RawRecord
+from tests.fakes import Sent
 from tests.unit.conftest import DLQ, World, make_world
 
 
@@ -90,6 +92,27 @@ async def test_undecodable_record_in_a_batch_is_dead_lettered_after_the_others_c
     assert await world.sessions.get(project) is not None
 
 
+async def test_bad_records_of_a_batch_are_dead_lettered_together_in_log_order() -> None:
+    """One acknowledged send for all of a batch's bad records (a storm of them is
+    dead-lettered at batch speed), each copy in the order the log had them."""
+    calls: list[int] = []
+    world = make_world()
+    send_each = world.publisher.send_each
+
+    async def counted(records: Sequence[Sent]) -> None:
+        calls.append(len(records))
+        await send_each(records)
+
+    world.publisher.send_each = counted
+    bad = [RawRecord("in", 0, offset, b"k", b"{not json", ()) for offset in range(5)]
+    good = world.record(world.created(str(uuid.uuid4())), offset=5)
+    outcomes = await world.intake.handle_batch([*bad[:2], good, *bad[2:]])
+    assert outcomes.count(Outcome.DEAD_LETTERED) == 5 and Outcome.APPLIED in outcomes
+    assert calls == [5]
+    sources = [dict(h)[events.DLQ_SOURCE_OFFSET_HEADER] for _, _, _, h in world.publisher.sent]
+    assert sources == [str(o).encode() for o in range(5)]
+
+
 async def test_poison_record_amid_good_ones_is_dead_lettered_alone(world: World) -> None:
     first, poison, last = (str(uuid.uuid4()) for _ in range(3))
     world.db.poison[poison] = ValueError("value the database refuses")
@@ -131,7 +154,7 @@ def test_identity_is_read_from_headers_in_any_order() -> None:
 
 
 async def test_replay_skips_a_poison_record_and_applies_the_rest(world: World) -> None:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
 
     from consumer.service import replay
     from consumer.service.records import Consumed
