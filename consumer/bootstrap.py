@@ -28,7 +28,7 @@ from consumer.adapters.db.notify import PgSessionChanges
 from consumer.adapters.db.session_reads import SqlSessionReads
 from consumer.adapters.db.session_renewals import SqlSessionRenewals
 from consumer.adapters.helm_cli import HelmCli
-from consumer.adapters.kafka_in import Follower, read_log
+from consumer.adapters.kafka_in import Follower, read_log, read_tail
 from consumer.adapters.kafka_intents import KafkaIntentLog
 from consumer.adapters.kafka_log_start import KafkaLogStarts
 from consumer.adapters.kafka_out import KafkaPublisher
@@ -178,6 +178,11 @@ def output_log(
 ) -> AsyncIterator[Sequence[Consumed]]:
     """The output topic from its beginning to its current end, a poll at a time."""
     return read_log(settings.kafka_bootstrap_servers, settings.output_topic, on_total=on_total)
+
+
+async def output_tail(settings: Settings) -> list[Consumed]:
+    """The last record of each partition of the output topic."""
+    return await read_tail(settings.kafka_bootstrap_servers, settings.output_topic)
 
 
 def dead_letter_log(settings: Settings) -> AsyncIterator[Sequence[Consumed]]:

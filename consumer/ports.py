@@ -226,6 +226,9 @@ class Outbox(Protocol):
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         """Queue ``messages``; an event id already queued is skipped."""
 
+    async def holding(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` the outbox holds (sent or not)."""
+
     async def add_sent(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
         """Record ``messages`` as published at ``now`` (they are on the output topic
         already); an event id already queued is skipped."""

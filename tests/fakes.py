@@ -477,6 +477,10 @@ class FakeOutbox:
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         self._uow.staged_outbox.extend(messages)
 
+    async def holding(self, event_ids: Sequence[str]) -> set[str]:
+        held = {r.row.message.event_id for r in self._uow.db.outbox}
+        return held & set(event_ids)
+
     async def add_sent(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
         self._uow.staged_outbox.extend(messages)
         self._uow.staged_sent_ids.update(dict.fromkeys((m.event_id for m in messages), now))

@@ -35,6 +35,38 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
     )
 
 
+async def read_tail(bootstrap_servers: str, topic: str) -> list[Consumed]:
+    """The last record of each partition of ``topic`` that has one."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap_servers, topic)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        begin = await consumer.beginning_offsets(tps)
+        end = await consumer.end_offsets(tps)
+        last: list[Consumed] = []
+        for tp in tps:
+            if end[tp] <= begin[tp]:
+                continue
+            consumer.seek(tp, end[tp] - 1)
+            while True:  # the last offset may be a transaction marker: read what is left
+                polled = (await consumer.getmany(tp, timeout_ms=1000)).get(tp, [])
+                if polled:
+                    last.append(polled[-1])
+                if not polled or await consumer.position(tp) >= end[tp]:
+                    break
+        return last
+    finally:
+        await consumer.stop()
+
+
 class Follower:
     """Records of a topic published after entering the context (for watching answers).
 

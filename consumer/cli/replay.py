@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 
 import typer
 
@@ -50,11 +49,16 @@ def replay(
             )
             log = bootstrap.input_log(settings, lambda n: progress.total("read", n))
 
-            def announced() -> Awaitable[int]:
-                return announced_mod.adopt_announced(
+            async def announced() -> int:
+                tail = await bootstrap.output_tail(settings)
+                source = settings.event_source
+                if await announced_mod.up_to_date(tail, service.uow, source=source):
+                    progress.total("announced", 0)  # nothing lost: the topic is not read
+                    return 0
+                return await announced_mod.adopt_announced(
                     bootstrap.output_log(settings, lambda n: progress.total("announced", n)),
                     service.uow,
-                    source=settings.event_source,
+                    source=source,
                     clock=bootstrap.SystemClock(),
                     advance=lambda n: progress.advance("announced", n),
                 )

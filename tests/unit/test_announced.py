@@ -60,6 +60,10 @@ async def lose_and_rebuild(project: str, *, adopt: bool) -> tuple[World, list[Ra
             polls(announced), rebuilt.uow, source=SETTINGS.event_source, clock=rebuilt.clock
         )
         assert ours == len(announced)
+        again = await adopt_announced(
+            polls(announced), rebuilt.uow, source=SETTINGS.event_source, clock=rebuilt.clock
+        )
+        assert again == 0, "a database holding every id records nothing"
     for record in log:
         await rebuilt.intake.handle(record)
     await rebuilt.settle()
@@ -94,5 +98,5 @@ def test_only_our_decodable_events_are_adopted(project: str) -> None:
     assert message is not None and message.value == ours.value
     assert message.headers == ours.headers and message.project_uuid == project
     assert as_sent(record, "urn:someone:else") is None
-    assert as_sent(RawRecord(OUTPUT, 0, 1, b"k", b"{not json", ()), SETTINGS.event_source) is None
+    assert as_sent(RawRecord(OUTPUT, 0, 1, b"k", b"{}", ()), SETTINGS.event_source) is None
     assert as_sent(RawRecord(OUTPUT, 0, 2, None, None, ()), SETTINGS.event_source) is None

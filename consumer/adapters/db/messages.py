@@ -127,6 +127,11 @@ class SqlInbox:
         return set(result.scalars())
 
 
+_HOLDING = sa.select(outbox.c.event_id).where(
+    outbox.c.event_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.String)))
+)
+
+
 class SqlOutbox:
     """Encoded events waiting for the relay."""
 
@@ -135,6 +140,12 @@ class SqlOutbox:
 
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         await self._insert(messages, sent_at=None)
+
+    async def holding(self, event_ids: Sequence[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        result = await self._conn.execute(_HOLDING, {"ids": list(event_ids)})
+        return set(result.scalars())
 
     async def add_sent(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
         await self._insert(messages, sent_at=now)
