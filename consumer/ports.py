@@ -143,6 +143,9 @@ class Sessions(Protocol):
 
     async def list(self, *, limit: int = 1000) -> list[SessionState]: ...
 
+    async def unconverged(self, *, limit: int = 1_000_000) -> Sequence[str]:
+        """Projects whose session is not ``converged`` (``SessionState.converged``)."""
+
     async def put(self, session: SessionState) -> None:
         """Insert or replace the session (every column but identity and lease)."""
 

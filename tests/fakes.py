@@ -286,6 +286,13 @@ class FakeSessions:
             :limit
         ]
 
+    async def unconverged(self, *, limit: int = 1_000_000) -> Sequence[str]:
+        return [
+            s.project_uuid
+            for s in await self.list(limit=len(self._uow.all_rows()))
+            if not s.converged
+        ][:limit]
+
     async def put(self, session: SessionState) -> None:
         if session.project_uuid in self._uow.db.poison:
             raise self._uow.db.poison[session.project_uuid]

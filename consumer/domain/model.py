@@ -24,6 +24,10 @@ class Status(enum.StrEnum):
     FAILED = "failed"
 
 
+# A session in one of these, at its current generation, has nothing left to do.
+CONVERGED_STATUSES = frozenset({Status.RUNNING, Status.DELETED, Status.FAILED})
+
+
 class Desired(enum.StrEnum):
     """What the log asks for: the project exists, or it was deleted."""
 
@@ -177,4 +181,4 @@ class SessionState:
         """True when nothing is left to do for this session."""
         if self.observed_generation < self.generation:
             return False
-        return self.status in (Status.RUNNING, Status.DELETED, Status.FAILED)
+        return self.status in CONVERGED_STATUSES

@@ -6,6 +6,8 @@ anything and holds no lock beyond the statement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from consumer.domain.model import SessionState
 from consumer.ports import UnitOfWorkFactory
 
@@ -25,3 +27,8 @@ class SessionQueries:
         """Sessions in creation order, at most ``limit``."""
         async with self._uow() as uow:
             return await uow.sessions.list(limit=limit)
+
+    async def unconverged(self) -> Sequence[str]:
+        """Projects with work left, in creation order."""
+        async with self._uow() as uow:
+            return await uow.sessions.unconverged()

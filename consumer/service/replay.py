@@ -142,7 +142,7 @@ async def replay(
         report.announced = await announced()
     report.outcomes = await apply_log(log, intake, progress=progress)
     report.records = sum(report.outcomes.values())
-    unconverged = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
+    unconverged = list(await sessions.unconverged())
     progress.total("reconcile", len(unconverged))
     report.reconciled = len(unconverged)
     workers.start()
@@ -150,7 +150,7 @@ async def replay(
     while unconverged and time.monotonic() < deadline:
         await resync.once()
         await workers.wait_idle()
-        still = [s.project_uuid for s in await sessions.list(limit=1_000_000) if not s.converged]
+        still = list(await sessions.unconverged())
         progress.advance("reconcile", len(unconverged) - len(still))
         unconverged = still
         if unconverged:

@@ -174,6 +174,21 @@ async def test_messages_added_as_sent_are_held_never_claimed_and_win_over_a_late
         assert [r.message.event_id for r in claimed] == [other], "announced: already sent"
 
 
+async def test_unconverged_is_the_domains_rule_in_the_database(uow: UnitOfWorkFactory) -> None:
+    """What replay waits for: the query agrees with ``SessionState.converged``."""
+    variants = [
+        dataclasses.replace(_session(), status=status, observed_generation=observed)
+        for status in Status
+        for observed in (0, 1)
+    ]
+    for session in variants:
+        await _put(uow, session)
+    async with uow() as unit:
+        listed = set(await unit.sessions.unconverged())
+    for session in variants:
+        assert (session.project_uuid in listed) is (not session.converged), session
+
+
 async def test_renew_expiry_pushes_out_running_sessions_close_to_expiry(
     uow: UnitOfWorkFactory,
 ) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from consumer.adapters.db import rows
 from consumer.adapters.db.tables import sessions
 from consumer.domain import naming
-from consumer.domain.model import SessionState
+from consumer.domain.model import CONVERGED_STATUSES, SessionState
 
 _WRITTEN = [c.name for c in sessions.c if c.name not in ("id", "lease_owner", "lease_expires_at")]
 
@@ -93,6 +93,21 @@ class SqlSessions:
     async def list(self, *, limit: int = 1000) -> list[SessionState]:
         result = await self._conn.execute(sa.select(sessions).order_by(sessions.c.id).limit(limit))
         return [rows.to_state(r) for r in result.mappings()]
+
+    async def unconverged(self, *, limit: int = 1_000_000) -> Sequence[str]:
+        # SessionState.converged in SQL: a replay onto a large database reads only these
+        result = await self._conn.execute(
+            sa.select(sessions.c.project_uuid)
+            .where(
+                sa.or_(
+                    sessions.c.observed_generation < sessions.c.generation,
+                    sessions.c.status.not_in(sorted(s.value for s in CONVERGED_STATUSES)),
+                )
+            )
+            .order_by(sessions.c.id)
+            .limit(limit)
+        )
+        return list(result.scalars())
 
     async def put(self, session: SessionState) -> None:
         await self._conn.execute(_UPSERT, rows.to_row(session))
