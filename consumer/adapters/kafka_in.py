@@ -6,6 +6,8 @@ group, and reading stops at the end offsets taken when it started, so it termina
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -35,8 +37,10 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
     )
 
 
-async def read_tail(bootstrap_servers: str, topic: str) -> list[Consumed]:
-    """The last record of each partition of ``topic`` that has one."""
+@contextlib.asynccontextmanager
+async def _bounded(bootstrap_servers: str, topic: str) -> AsyncIterator[_Bounds]:
+    """A group-less consumer assigned every partition of ``topic``, with the partitions'
+    first and end offsets as of now."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
@@ -47,24 +51,39 @@ async def read_tail(bootstrap_servers: str, topic: str) -> list[Consumed]:
     try:
         tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap_servers, topic)]
         if not tps:
-            return []
+            yield _Bounds(consumer, [], {}, {})
+            return
         consumer.assign(tps)
         begin = await consumer.beginning_offsets(tps)
         end = await consumer.end_offsets(tps)
-        last: list[Consumed] = []
-        for tp in tps:
-            if end[tp] <= begin[tp]:
-                continue
-            consumer.seek(tp, end[tp] - 1)
-            while True:  # the last offset may be a transaction marker: read what is left
-                polled = (await consumer.getmany(tp, timeout_ms=1000)).get(tp, [])
-                if polled:
-                    last.append(polled[-1])
-                if not polled or await consumer.position(tp) >= end[tp]:
-                    break
-        return last
+        yield _Bounds(consumer, tps, begin, end)
     finally:
         await consumer.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bounds:
+    consumer: AIOKafkaConsumer
+    partitions: list[TopicPartition]
+    begin: dict[TopicPartition, int]
+    end: dict[TopicPartition, int]
+
+
+async def read_tail(bootstrap_servers: str, topic: str) -> list[Consumed]:
+    """The last record of each partition of ``topic`` that has one."""
+    async with _bounded(bootstrap_servers, topic) as b:
+        last: list[Consumed] = []
+        for tp in b.partitions:
+            if b.end[tp] <= b.begin[tp]:
+                continue
+            b.consumer.seek(tp, b.end[tp] - 1)
+            while True:  # the last offset may be a transaction marker: read what is left
+                polled = (await b.consumer.getmany(tp, timeout_ms=1000)).get(tp, [])
+                if polled:
+                    last.append(polled[-1])
+                if not polled or await b.consumer.position(tp) >= b.end[tp]:
+                    break
+        return last
 
 
 class Follower:
@@ -109,34 +128,20 @@ async def read_log(
 ) -> AsyncIterator[Sequence[Consumed]]:
     """Yield every record of ``topic`` that exists now, a poll at a time, each partition
     in order (the client's own record objects: replay copies only what it applies)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap_servers, topic)]
-        if not tps:
-            on_total(0)
+    async with _bounded(bootstrap_servers, topic) as b:
+        on_total(sum(b.end[tp] - b.begin[tp] for tp in b.partitions))
+        if not b.partitions:
             return
-        consumer.assign(tps)
-        begin = await consumer.beginning_offsets(tps)
-        end = await consumer.end_offsets(tps)
-        on_total(sum(end[tp] - begin[tp] for tp in tps))
-        await consumer.seek_to_beginning(*tps)
-        remaining = {tp for tp in tps if end[tp] > begin[tp]}
+        await b.consumer.seek_to_beginning(*b.partitions)
+        remaining = {tp for tp in b.partitions if b.end[tp] > b.begin[tp]}
         while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            batch = await b.consumer.getmany(*remaining, timeout_ms=1000)
             for tp, polled in batch.items():
                 records = polled
-                if polled and polled[-1].offset >= end[tp]:  # only the last poll: trim
-                    records = [r for r in polled if r.offset < end[tp]]
+                if polled and polled[-1].offset >= b.end[tp]:  # only the last poll: trim
+                    records = [r for r in polled if r.offset < b.end[tp]]
                 if records:
                     yield records
             for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
+                if await b.consumer.position(tp) >= b.end[tp]:
                     remaining.discard(tp)
-    finally:
-        await consumer.stop()

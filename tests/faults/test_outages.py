@@ -6,11 +6,8 @@ resumes by itself when the dependency returns."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import events
@@ -27,6 +24,7 @@ from tests.e2e.harness import (
 from tests.e2e.light import light_values
 from tests.faults.proxy import TcpProxy
 from tests.faults.report import print_table
+from tests.faults.storm import readyz, until
 
 READY_TIMEOUT = 240
 
@@ -36,23 +34,6 @@ def _through(url: str, port: int) -> str:
     netloc = parts.netloc.rsplit("@", 1)
     user = netloc[0] + "@" if len(netloc) == 2 else ""
     return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}"))
-
-
-async def _readyz(service: ServiceProcess) -> tuple[int, dict[str, Any]]:
-    """``/readyz`` from a thread (the proxy runs on this loop); (0, {}) when no answer."""
-    try:
-        code, body = await asyncio.to_thread(service.get, "/readyz")
-    except OSError:
-        return 0, {}
-    return code, json.loads(body)
-
-
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not await check():
-        assert time.monotonic() - started < timeout, f"{what} not within {timeout}s"
-        await asyncio.sleep(0.2)
-    return time.monotonic() - started
 
 
 async def test_postgresql_outage_is_named_and_work_resumes(topo: Topology, tmp_path: Path) -> None:
@@ -78,10 +59,10 @@ async def test_postgresql_outage_is_named_and_work_resumes(topo: Topology, tmp_p
             cut_at = time.monotonic()
 
             async def named() -> bool:
-                code, body = await _readyz(service)
+                code, body = await readyz(service)
                 return code == 503 and "postgresql" in body.get("failing", {})
 
-            noticed = await _until(named, 30, "readyz naming postgresql")
+            noticed = await until(named, 30, "readyz naming postgresql")
             _, metrics = await asyncio.to_thread(service.get, "/metrics")
             assert b'devsessions_dependency_up{dependency="postgresql"} 0.0' in metrics
             await pub.publish(created(during))  # cannot be made durable now: not acknowledged
@@ -94,9 +75,9 @@ async def test_postgresql_outage_is_named_and_work_resumes(topo: Topology, tmp_p
             converge = time.monotonic() - restored_at
 
             async def ready() -> bool:
-                return (await _readyz(service))[0] == 200
+                return (await readyz(service))[0] == 200
 
-            await _until(ready, 30, "readyz 200 again")
+            await until(ready, 30, "readyz 200 again")
             for p in (before, during):
                 await pub.publish(deleted(p))
             await out.wait_for(
