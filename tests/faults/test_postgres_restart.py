@@ -27,7 +27,15 @@ from tests.e2e.harness import Topology
 from tests.e2e.light import light_values
 from tests.faults.endstate import SETTLE_TIMEOUT, converge, leave_as_found, serving
 from tests.faults.report import print_table
-from tests.faults.storm import Storm, alive, given_up, named_failing, query, ready_again
+from tests.faults.storm import (
+    Storm,
+    alive,
+    given_up,
+    named_failing,
+    query,
+    ready_again,
+    readyz,
+)
 
 
 def _local_postgresql(topo: Topology) -> None:
@@ -67,6 +75,8 @@ async def test_postgresql_restart_mid_storm_is_named_and_converges(
             while time.monotonic() - stopped_at < outage:
                 assert alive(service), f"the service exited: {service.tail()}"
                 await asyncio.sleep(1)
+            code, body = await readyz(service)
+            assert code == 503 and set(body["failing"]) == {"postgresql"}, body
         restarted_at = time.monotonic()
         back = await ready_again(service, timeout=120)
         took, wrong = await converge(topo, api, storm.last, out, SETTLE_TIMEOUT)
