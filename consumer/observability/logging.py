@@ -47,7 +47,13 @@ def configure(level: str = "INFO", *, json: bool = False) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # JSON has no renderer of its own for exc_info: without this, a logged
+                # exception came out as "exc_info": true and its traceback was lost
+                *([structlog.processors.format_exc_info] if json else []),
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
