@@ -72,7 +72,8 @@ class LazyCluster:
             if self._api is not None and self._ok:
                 client.VersionApi(self._api).get_code(_request_timeout=PROBE_TIMEOUT)
                 return True, ""
-            api = api_client(self._kubeconfig)
+            # the pool's threads and this probe's own: one keep-alive connection each
+            api = api_client(self._kubeconfig, connections=self._threads + 1)
             client.VersionApi(api).get_code(_request_timeout=PROBE_TIMEOUT)
             self.close()
             self._api = api
