@@ -28,7 +28,7 @@ from consumer.adapters.db.notify import PgSessionChanges
 from consumer.adapters.db.session_reads import SqlSessionReads
 from consumer.adapters.db.session_renewals import SqlSessionRenewals
 from consumer.adapters.helm_cli import HelmCli
-from consumer.adapters.kafka_in import Follower, read_log, read_tail
+from consumer.adapters.kafka_in import Follower, read_log, read_tail, topic_partitions
 from consumer.adapters.kafka_intents import KafkaIntentLog
 from consumer.adapters.kafka_log_start import KafkaLogStarts
 from consumer.adapters.kafka_out import KafkaPublisher
@@ -173,16 +173,33 @@ def input_log(
     return read_log(settings.kafka_bootstrap_servers, settings.input_topic, on_total=on_total)
 
 
+async def output_partitions(settings: Settings) -> list[int]:
+    """The output topic's partition ids (asked of the cluster), for ``output_tail`` and
+    ``output_log`` to share one look-up."""
+    return await topic_partitions(settings.kafka_bootstrap_servers, settings.output_topic)
+
+
 def output_log(
-    settings: Settings, on_total: Callable[[int], None]
+    settings: Settings,
+    on_total: Callable[[int], None],
+    partitions: Sequence[int] | None = None,
 ) -> AsyncIterator[Sequence[Consumed]]:
     """The output topic from its beginning to its current end, a poll at a time."""
-    return read_log(settings.kafka_bootstrap_servers, settings.output_topic, on_total=on_total)
+    return read_log(
+        settings.kafka_bootstrap_servers,
+        settings.output_topic,
+        on_total=on_total,
+        partitions=partitions,
+    )
 
 
-async def output_tail(settings: Settings) -> list[Consumed]:
+async def output_tail(
+    settings: Settings, partitions: Sequence[int] | None = None
+) -> list[Consumed]:
     """The last record of each partition of the output topic."""
-    return await read_tail(settings.kafka_bootstrap_servers, settings.output_topic)
+    return await read_tail(
+        settings.kafka_bootstrap_servers, settings.output_topic, partitions=partitions
+    )
 
 
 def dead_letter_log(settings: Settings) -> AsyncIterator[Sequence[Consumed]]:

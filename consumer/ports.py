@@ -57,10 +57,12 @@ class Cluster(Protocol):
 
     async def wait_namespace_gone(self, name: str, timeout: float) -> None: ...
 
-    async def wait_ready(self, namespace: str, release: str, timeout: float) -> None:
-        """Until the Deployment is Available and each routed Service has a ready endpoint."""
+    async def wait_ready(self, namespace: str, release: str, timeout: float) -> Observed:
+        """Until the Deployment is Available and each routed Service has a ready endpoint;
+        then what the cluster shows (as ``observe``), from what the wait read already."""
 
-    async def observe(self, namespace: str, release: str) -> Observed: ...
+    async def observe(self, namespace: str, release: str) -> Observed:
+        """What the cluster shows for a ready release (ClusterIP, routes)."""
 
     async def managed_namespaces(self) -> set[str]: ...
 

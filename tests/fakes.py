@@ -604,11 +604,12 @@ class FakeCluster:
     async def wait_namespace_gone(self, name: str, timeout: float) -> None:
         assert name not in self.namespaces
 
-    async def wait_ready(self, namespace: str, release: str, timeout: float) -> None:
+    async def wait_ready(self, namespace: str, release: str, timeout: float) -> Observed:
         if self.during_wait is not None:
             await self.during_wait(namespace, release)
         if namespace in self.never_ready or (namespace, release) not in self.helm.releases:
             raise TransientError("wait for deployment available", "not available")
+        return await self.observe(namespace, release)
 
     async def managed_namespaces(self) -> set[str]:
         return set(self.namespaces)

@@ -38,9 +38,12 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
 
 
 @contextlib.asynccontextmanager
-async def _bounded(bootstrap_servers: str, topic: str) -> AsyncIterator[_Bounds]:
-    """A group-less consumer assigned every partition of ``topic``, with the partitions'
-    first and end offsets as of now."""
+async def _bounded(
+    bootstrap_servers: str, topic: str, partitions: Sequence[int] | None
+) -> AsyncIterator[_Bounds]:
+    """A group-less consumer assigned every partition of ``topic`` (``partitions`` when
+    the caller knows them already, else asked of the cluster), with the partitions' first
+    and end offsets as of now."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
@@ -49,7 +52,9 @@ async def _bounded(bootstrap_servers: str, topic: str) -> AsyncIterator[_Bounds]
     )
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap_servers, topic)]
+        if partitions is None:
+            partitions = await topic_partitions(bootstrap_servers, topic)
+        tps = [TopicPartition(topic, p) for p in partitions]
         if not tps:
             yield _Bounds(consumer, [], {}, {})
             return
@@ -69,9 +74,12 @@ class _Bounds:
     end: dict[TopicPartition, int]
 
 
-async def read_tail(bootstrap_servers: str, topic: str) -> list[Consumed]:
-    """The last record of each partition of ``topic`` that has one."""
-    async with _bounded(bootstrap_servers, topic) as b:
+async def read_tail(
+    bootstrap_servers: str, topic: str, *, partitions: Sequence[int] | None = None
+) -> list[Consumed]:
+    """The last record of each partition of ``topic`` that has one. ``partitions``: the
+    topic's partition ids when the caller has them (``topic_partitions``), saving a look-up."""
+    async with _bounded(bootstrap_servers, topic, partitions) as b:
         last: list[Consumed] = []
         for tp in b.partitions:
             if b.end[tp] <= b.begin[tp]:
@@ -124,11 +132,16 @@ class Follower:
 
 
 async def read_log(
-    bootstrap_servers: str, topic: str, *, on_total: Callable[[int], None] = lambda _: None
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    on_total: Callable[[int], None] = lambda _: None,
+    partitions: Sequence[int] | None = None,
 ) -> AsyncIterator[Sequence[Consumed]]:
     """Yield every record of ``topic`` that exists now, a poll at a time, each partition
-    in order (the client's own record objects: replay copies only what it applies)."""
-    async with _bounded(bootstrap_servers, topic) as b:
+    in order (the client's own record objects: replay copies only what it applies).
+    ``partitions``: as for ``read_tail``."""
+    async with _bounded(bootstrap_servers, topic, partitions) as b:
         on_total(sum(b.end[tp] - b.begin[tp] for tp in b.partitions))
         if not b.partitions:
             return

@@ -209,9 +209,10 @@ class KubeCluster:
                 field_selector=selector,
             )
 
-    async def wait_ready(self, namespace: str, release: str, timeout: float) -> None:
+    async def wait_ready(self, namespace: str, release: str, timeout: float) -> Observed:
         """Wait until the release's Deployment is Available and every routed Service has a
-        ready endpoint.
+        ready endpoint; then what ``observe`` reads, from the Services the wait listed (it
+        waited on those; a ClusterIP is set when a Service is created), not a second list.
 
         Available alone is not enough for ``SessionReady``: the Ingress controller routes
         by EndpointSlices, which the endpoint controller writes after the pod turns Ready,
@@ -219,7 +220,8 @@ class KubeCluster:
         a moment."""
         deadline = time.monotonic() + timeout
         await self._wait_deployment_available(namespace, release, deadline)
-        await self._wait_endpoints_ready(namespace, release, deadline)
+        services = await self._wait_endpoints_ready(namespace, release, deadline)
+        return await self._observed(namespace, release, services)
 
     async def _wait_deployment_available(
         self, namespace: str, release: str, deadline: float
@@ -246,7 +248,10 @@ class KubeCluster:
                 label_selector=selector,
             )
 
-    async def _wait_endpoints_ready(self, namespace: str, release: str, deadline: float) -> None:
+    async def _wait_endpoints_ready(
+        self, namespace: str, release: str, deadline: float
+    ) -> list[Any]:
+        """Wait for the routed Services' endpoints; returns the release's Services."""
         step = "wait for endpoints ready"
         services = await self._call(
             step,
@@ -265,7 +270,7 @@ class KubeCluster:
             )
             waiting = routed - _services_with_ready_endpoints(slices.items)
             if not waiting:
-                return
+                return list(services.items)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StepTimeout(step, f"no ready endpoint yet for {', '.join(sorted(waiting))}")
@@ -278,16 +283,22 @@ class KubeCluster:
             )
 
     async def observe(self, namespace: str, release: str) -> Observed:
-        step = "read endpoints"
         selector = f"app.kubernetes.io/instance={release}"
         services = await self._call(
-            step, self._core.list_namespaced_service, namespace, label_selector=selector
+            "read endpoints", self._core.list_namespaced_service, namespace, label_selector=selector
         )
+        return await self._observed(namespace, release, services.items)
+
+    async def _observed(self, namespace: str, release: str, services: list[Any]) -> Observed:
+        """The endpoints from the release's ``services`` (listed by the caller) and its
+        Ingresses."""
+        step = "read endpoints"
+        selector = f"app.kubernetes.io/instance={release}"
         ingresses = await self._call(
             step, self._net.list_namespaced_ingress, namespace, label_selector=selector
         )
         by_component = {
-            (s.metadata.labels or {}).get("app.kubernetes.io/component"): s for s in services.items
+            (s.metadata.labels or {}).get("app.kubernetes.io/component"): s for s in services
         }
         combined = by_component.get("session")
         if combined is None or not combined.spec.cluster_ip or combined.spec.cluster_ip == "None":

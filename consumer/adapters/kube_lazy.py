@@ -113,8 +113,8 @@ class LazyCluster:
     async def wait_namespace_gone(self, name: str, timeout: float) -> None:
         await self._with(lambda c: c.wait_namespace_gone(name, timeout))
 
-    async def wait_ready(self, namespace: str, release: str, timeout: float) -> None:
-        await self._with(lambda c: c.wait_ready(namespace, release, timeout))
+    async def wait_ready(self, namespace: str, release: str, timeout: float) -> Observed:
+        return await self._with(lambda c: c.wait_ready(namespace, release, timeout))
 
     async def observe(self, namespace: str, release: str) -> Observed:
         return await self._with(lambda c: c.observe(namespace, release))

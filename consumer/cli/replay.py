@@ -50,13 +50,16 @@ def replay(
             log = bootstrap.input_log(settings, lambda n: progress.total("read", n))
 
             async def announced() -> int:
-                tail = await bootstrap.output_tail(settings)
+                partitions = await bootstrap.output_partitions(settings)  # for the tail and log
+                tail = await bootstrap.output_tail(settings, partitions)
                 source = settings.event_source
                 if await announced_mod.up_to_date(tail, service.uow, source=source):
                     progress.total("announced", 0)  # nothing lost: the topic is not read
                     return 0
                 return await announced_mod.adopt_announced(
-                    bootstrap.output_log(settings, lambda n: progress.total("announced", n)),
+                    bootstrap.output_log(
+                        settings, lambda n: progress.total("announced", n), partitions
+                    ),
                     service.uow,
                     source=source,
                     clock=bootstrap.SystemClock(),

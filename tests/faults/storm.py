@@ -1,5 +1,6 @@
 """What the outage scenarios share: a storm of creates and deletes over many projects, and
-the service's own view of itself (``/readyz``, the dependency gauge, its database).
+the service's own view of itself (``/readyz``, the dependency gauge, its database), and
+the local stack's Kafka or PostgreSQL stopped and started again.
 
 A storm round publishes one event per project, mostly creates, some deletes, so every
 project ends on its last event (``last``), which ``endstate`` compares the cluster with.
@@ -8,13 +9,17 @@ project ends on its last event (``last``), which ``endstate`` compares the clust
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import pytest
+from devstack import api as stack_api
+from devstack.record import StackInfo
 
 import events
 from events.publish import EventPublisher
@@ -82,6 +87,35 @@ async def ready_again(service: ServiceProcess, timeout: float = 60) -> float:
         return (await readyz(service))[0] == 200
 
     return await until(ready, timeout, "/readyz 200 again")
+
+
+# The components a test may stop (``devstack.api.STOPPABLE``): the name the skip gives and
+# the endpoint that tells whether the test's stack is this machine's local one.
+_STOPPABLE: dict[str, tuple[str, Callable[[StackInfo], str]]] = {
+    "kafka": ("Kafka", lambda stack: stack.kafka_bootstrap_servers),
+    "postgresql": ("PostgreSQL", lambda stack: stack.database_url),
+}
+
+
+def require_local(topo: Topology, name: str) -> None:
+    """Skips the test unless component ``name`` (``kafka``, ``postgresql``) is this
+    machine's local stack's: only that one can be stopped from here."""
+    label, endpoint = _STOPPABLE[name]
+    here = stack_api.info()
+    if here is None or endpoint(here) != endpoint(topo.stack):
+        pytest.skip(f"{label} is not this machine's local stack's: it cannot be stopped from here")
+
+
+@contextlib.asynccontextmanager
+async def component_stopped(name: str) -> AsyncIterator[None]:
+    """The local stack's component ``name`` stopped (data and port kept), and started again
+    (waiting until it answers) whatever happens meanwhile: the stack's other users need it.
+    Call ``require_local`` first."""
+    try:
+        await asyncio.to_thread(stack_api.stop_component, name)
+        yield
+    finally:
+        await asyncio.to_thread(stack_api.start_component, name)
 
 
 def alive(service: ServiceProcess) -> bool:

@@ -13,13 +13,9 @@ the log says. ``DEVSESSIONS_FAULT_SCALE`` > 1: more projects, a longer outage.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from devstack import api as stack_api
 from kubernetes import config
 
 from events.publish import EventPublisher
@@ -27,26 +23,18 @@ from tests.e2e.harness import OutputWatcher, ServiceProcess, Topology
 from tests.e2e.light import light_values
 from tests.faults.endstate import converge
 from tests.faults.report import print_table
-from tests.faults.storm import Storm, alive, given_up, named_failing, query, ready_again
+from tests.faults.storm import (
+    Storm,
+    alive,
+    component_stopped,
+    given_up,
+    named_failing,
+    query,
+    ready_again,
+    require_local,
+)
 
 SETTLE_TIMEOUT = 300
-
-
-def _local_kafka(topo: Topology) -> None:
-    here = stack_api.info()
-    if here is None or here.kafka_bootstrap_servers != topo.stack.kafka_bootstrap_servers:
-        pytest.skip("Kafka is not this machine's local stack's: it cannot be stopped from here")
-
-
-@contextlib.asynccontextmanager
-async def _kafka_stopped() -> AsyncIterator[None]:
-    """The stack's broker stopped, and started again (waiting until it answers) whatever
-    happens meanwhile: the stack's other users need it."""
-    try:
-        await asyncio.to_thread(stack_api.stop_component, "kafka")
-        yield
-    finally:
-        await asyncio.to_thread(stack_api.start_component, "kafka")
 
 
 async def _intake_done(topo: Topology, published: int) -> bool:
@@ -57,7 +45,7 @@ async def _intake_done(topo: Topology, published: int) -> bool:
 async def test_kafka_outage_is_named_and_consumption_and_outbox_resume(
     topo: Topology, tmp_path: Path, scale: int
 ) -> None:
-    _local_kafka(topo)
+    require_local(topo, "kafka")
     outage = 15.0 * scale
     service = ServiceProcess(
         topo,
@@ -78,7 +66,7 @@ async def test_kafka_outage_is_named_and_consumption_and_outbox_resume(
             assert time.monotonic() < deadline, "intake did not record the storm in 60 s"
             await asyncio.sleep(0.2)
         # Reconciling has just begun: most answers are still to be written when Kafka goes.
-        async with _kafka_stopped():
+        async with component_stopped("kafka"):
             stopped_at = time.monotonic()
             noticed = await named_failing(service, "kafka")
             while time.monotonic() - stopped_at < outage:

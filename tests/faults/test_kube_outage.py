@@ -17,12 +17,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
-from kubernetes import config
+from kubernetes import client
 
-from events.publish import EventPublisher
-from tests.e2e.harness import OutputWatcher, ServiceProcess, Topology
+from tests.e2e.harness import Topology
 from tests.e2e.light import light_values
-from tests.faults.endstate import converge
+from tests.faults.endstate import converge, leave_as_found, serving
 from tests.faults.proxy import TcpProxy
 from tests.faults.report import print_table
 from tests.faults.storm import (
@@ -58,42 +57,38 @@ def proxied_kubeconfig(original: Path, port: int, directory: Path) -> Path:
 
 
 async def test_kubernetes_api_outage_is_named_held_and_converges(
-    topo: Topology, tmp_path: Path, scale: int
+    topo: Topology, tmp_path: Path, scale: int, api: client.ApiClient
 ) -> None:
     outage = 30.0 if scale == 1 else 60.0
     proxy = await TcpProxy(*api_server(topo.stack.kubeconfig)).start()
     kubeconfig = proxied_kubeconfig(topo.stack.kubeconfig, proxy.port, tmp_path)
-    service = ServiceProcess(
-        topo,
-        tmp_path / "service.log",
-        KUBECONFIG=str(kubeconfig),
-        DEVSESSIONS_CHART_VALUES_FILE=str(light_values(tmp_path)),
-        DEVSESSIONS_HEALTH_INTERVAL_SECONDS="1",
-    )
     storm = Storm(6 * scale, seed=31)
-    api = config.new_client_from_config(config_file=str(topo.stack.kubeconfig))
-    await asyncio.to_thread(service.start)
     try:
-        async with (
-            EventPublisher(topo.stack.kafka_bootstrap_servers, topic=topo.input_topic) as pub,
-            OutputWatcher(topo.stack.kafka_bootstrap_servers, topo.output_topic) as out,
-        ):
+        async with serving(
+            topo,
+            tmp_path / "service.log",
+            KUBECONFIG=str(kubeconfig),
+            DEVSESSIONS_CHART_VALUES_FILE=str(light_values(tmp_path)),
+            DEVSESSIONS_HEALTH_INTERVAL_SECONDS="1",
+        ) as (service, pub, out):
             await storm.round(pub)
             await asyncio.sleep(2)  # installs, watches and Helm calls in flight
             await storm.round(pub)
-            await proxy.cut()
-            cut_at = time.monotonic()
-            noticed = await named_failing(service, "kubernetes")
-            await storm.round(pub)  # intent is still recorded while the cluster is away
-            while time.monotonic() - cut_at < outage:
-                assert alive(service), f"the service exited: {service.tail()}"
-                await asyncio.sleep(1)
-            code, body = await readyz(service)
-            assert code == 503 and "kubernetes" in body["failing"], body
-            assert set(body["failing"]) == {"kubernetes"}, f"only kubernetes is away: {body}"
-            await out.poll()
-            assert not given_up(out), f"failed for good during the outage: {given_up(out)}"
-            await proxy.restore()
+            try:
+                await proxy.cut()
+                cut_at = time.monotonic()
+                noticed = await named_failing(service, "kubernetes")
+                await storm.round(pub)  # intent is still recorded while the cluster is away
+                while time.monotonic() - cut_at < outage:
+                    assert alive(service), f"the service exited: {service.tail()}"
+                    await asyncio.sleep(1)
+                code, body = await readyz(service)
+                assert code == 503 and "kubernetes" in body["failing"], body
+                assert set(body["failing"]) == {"kubernetes"}, f"only kubernetes is away: {body}"
+                await out.poll()
+                assert not given_up(out), f"failed for good during the outage: {given_up(out)}"
+            finally:
+                await proxy.restore()  # also when the outage failed: before the service stops
             restored_at = time.monotonic()
             back = await ready_again(service)
             took, wrong = await converge(topo, api, storm.last, out, SETTLE_TIMEOUT)
@@ -122,12 +117,9 @@ async def test_kubernetes_api_outage_is_named_held_and_converges(
                 assert not failed_rows, f"sessions failed: {[r[0] for r in failed_rows]}"
                 assert alive(service)
             finally:
-                await storm.clear(pub)
-                _, left = await converge(topo, api, storm.last, out, SETTLE_TIMEOUT)
+                left = await leave_as_found(
+                    topo, api, pub, out, storm.last, projects=storm.projects, timeout=SETTLE_TIMEOUT
+                )
             assert not left, "\n".join(left[:20])
     finally:
-        await proxy.restore()
-        if service.proc is not None:
-            await asyncio.to_thread(service.stop)
         await proxy.close()
-        api.close()

@@ -14,13 +14,9 @@ converge: every release installed once, no id with two contents, nothing failed 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from devstack import api as stack_api
 from kubernetes import client
 
 from tests.e2e.harness import Topology
@@ -30,34 +26,20 @@ from tests.faults.report import print_table
 from tests.faults.storm import (
     Storm,
     alive,
+    component_stopped,
     given_up,
     named_failing,
     query,
     ready_again,
     readyz,
+    require_local,
 )
-
-
-def _local_postgresql(topo: Topology) -> None:
-    here = stack_api.info()
-    if here is None or here.database_url != topo.stack.database_url:
-        pytest.skip("PostgreSQL is not this machine's local stack's: it cannot be stopped here")
-
-
-@contextlib.asynccontextmanager
-async def _postgresql_stopped() -> AsyncIterator[None]:
-    """The stack's PostgreSQL stopped, and started again whatever happens meanwhile."""
-    try:
-        await asyncio.to_thread(stack_api.stop_component, "postgresql")
-        yield
-    finally:
-        await asyncio.to_thread(stack_api.start_component, "postgresql")
 
 
 async def test_postgresql_restart_mid_storm_is_named_and_converges(
     topo: Topology, tmp_path: Path, scale: int, api: client.ApiClient
 ) -> None:
-    _local_postgresql(topo)
+    require_local(topo, "postgresql")
     outage = 15.0 * scale
     storm = Storm(8 * scale, seed=61)
     async with serving(
@@ -68,7 +50,7 @@ async def test_postgresql_restart_mid_storm_is_named_and_converges(
     ) as (service, pub, out):
         await storm.round(pub)
         await asyncio.sleep(1.5)  # installs in flight, leases and locks held
-        async with _postgresql_stopped():
+        async with component_stopped("postgresql"):
             stopped_at = time.monotonic()
             noticed = await named_failing(service, "postgresql")
             await storm.round(pub)  # consumed only once they can be written

@@ -60,8 +60,7 @@ async def provision(
         ),
     )
     await converge_release(helm, name, ns, wanted, fresh_namespace=created, cluster=cluster)
-    await cluster.wait_ready(ns, name, config.ready_timeout)
-    observed = await cluster.observe(ns, name)
+    observed = await cluster.wait_ready(ns, name, config.ready_timeout)
     return endpoints.build(config.url_template, session.project_uuid, ns, observed)
 
 
