@@ -26,6 +26,7 @@ COMPONENTS = {
     "kube-scheduler": "scheduler",
     "kwok": "kwok",
     "java": "kafka (java)",
+    "traefik": "ingress (traefik)",
 }
 
 
