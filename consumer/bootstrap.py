@@ -35,7 +35,7 @@ from consumer.adapters.kafka_out import KafkaPublisher
 from consumer.adapters.kafka_progress import KafkaLogProgress
 from consumer.adapters.kafka_topics import KafkaTopicIdentity
 from consumer.adapters.kube_lazy import LazyCluster
-from consumer.adapters.project_access import Grant
+from consumer.adapters.project_grant import Grant
 from consumer.domain.backoff import RetryPolicy
 from consumer.domain.images import ImagePolicy
 from consumer.domain.orphans import Limits

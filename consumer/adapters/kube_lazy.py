@@ -14,15 +14,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
-from kubernetes import client
 
-from consumer.adapters.kube_client import KubeCluster, api_client
-from consumer.adapters.project_access import Grant, ProjectAccess
+from consumer.adapters.project_grant import Grant
 from consumer.domain.endpoints import Observed
 from consumer.domain.errors import TransientError
+
+if TYPE_CHECKING:  # the client is imported on the first probe: a command that never
+    # reaches the cluster (a replay of an applied log) does not pay for importing it
+    from kubernetes import client
+
+    from consumer.adapters.kube_client import KubeCluster
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -68,6 +72,11 @@ class LazyCluster:
 
     def _probe(self) -> tuple[bool, str]:
         """(Re)build the client if the last probe failed, then ask for ``/version``."""
+        from kubernetes import client  # noqa: PLC0415 (imported on first use, see above)
+
+        from consumer.adapters.kube_client import KubeCluster, api_client  # noqa: PLC0415
+        from consumer.adapters.project_access import ProjectAccess  # noqa: PLC0415
+
         try:
             if self._api is not None and self._ok:
                 client.VersionApi(self._api).get_code(_request_timeout=PROBE_TIMEOUT)

@@ -14,23 +14,17 @@ call does not fail for a reason that is gone a second later.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from consumer.adapters.project_grant import Grant
+
+__all__ = ["Grant", "ProjectAccess", "role_binding"]
+
 PROPAGATION_TIMEOUT_SECONDS = 10.0
 PROPAGATION_POLL_SECONDS = 0.2
-
-
-@dataclasses.dataclass(frozen=True)
-class Grant:
-    """Which ClusterRole to bind, to which ServiceAccount (the service's own)."""
-
-    cluster_role: str
-    service_account: str
-    service_account_namespace: str
 
 
 def role_binding(namespace: str, grant: Grant) -> client.V1RoleBinding:
