@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
@@ -26,6 +28,23 @@ async def _create(admin: AIOKafkaAdminClient, topic: str, partitions: int) -> No
     raise AssertionError(f"could not create {topic}")
 
 
+async def _settled(identity: KafkaTopicIdentity, topic: str, want: Callable[[Any], bool]) -> Any:
+    """The topic's epoch once ``want`` holds. A create, a delete or new partitions return
+    when the controller has them; the broker's metadata cache follows a moment later, and
+    until then a Metadata request answers with the old state or "unknown topic"."""
+    seen: Any = None
+    for _ in range(100):
+        try:
+            seen = await identity.epoch(topic, max_age=0)
+        except LookupError as exc:
+            seen = exc
+        else:
+            if want(seen):
+                return seen
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{topic}: still {seen!r} after 10 s")
+
+
 async def test_recreated_topic_has_a_new_id_and_partitions_are_counted(stack: StackInfo) -> None:
     servers = stack.kafka_bootstrap_servers
     topic = f"identity-test-{uuid.uuid4().hex[:10]}"
@@ -34,17 +53,17 @@ async def test_recreated_topic_has_a_new_id_and_partitions_are_counted(stack: St
     identity = KafkaTopicIdentity(servers)
     try:
         await _create(admin, topic, 2)
-        first = await identity.epoch(topic, max_age=0)
-        assert first.topic_id is not None and first.partitions == 2
+        first = await _settled(identity, topic, lambda e: e.partitions == 2)
+        assert first.topic_id is not None
         uuid.UUID(first.topic_id)
         await admin.create_partitions({topic: NewPartitions(total_count=3)})
         assert (await identity.epoch(topic, max_age=60)).partitions == 2, "served from cache"
-        again = await identity.epoch(topic, max_age=0)
+        again = await _settled(identity, topic, lambda e: e.partitions == 3)
         assert again == type(first)(first.topic_id, 3)
         await admin.delete_topics([topic])
         await _create(admin, topic, 2)
-        recreated = await identity.epoch(topic, max_age=0)
-        assert recreated.topic_id not in (None, first.topic_id)
+        recreated = await _settled(identity, topic, lambda e: e.topic_id != first.topic_id)
+        assert recreated.topic_id is not None and recreated.partitions == 2
     finally:
         await identity.close()
         await admin.delete_topics([topic])
