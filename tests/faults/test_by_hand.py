@@ -81,9 +81,9 @@ async def _announced(out: OutputWatcher, projects: list[str], before: dict[str, 
     """Until each of ``projects`` has a new ``SessionReady`` (or the settle timeout)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while projects and time.monotonic() < deadline:
+        await out.poll()  # waits up to half a second for new records
         seen = out.decoded()
         projects = [p for p in projects if len(of(seen, p, events.SessionReady)) <= before[p]]
-        await asyncio.sleep(0.5)
 
 
 async def test_drift_by_hand_is_repaired_and_deleted_projects_stay_deleted(
